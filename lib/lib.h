@@ -1,0 +1,228 @@
+/*
+ * lib.h - plumbing shared by every picokube component.
+ *
+ * Nothing here knows about Kubernetes. It owns:
+ *   - logging (log_*): one line per message on stderr, with level and component;
+ *   - the Prometheus metrics registry (metrics_*): counters, gauges and histograms
+ *     that any thread may update, rendered as Prometheus text;
+ *   - flag parsing (flags_*): GNU-style --name value / --name=value flags;
+ *   - the HTTP/1.1 server (http_server_*, http_req_*) on libuv + llhttp;
+ *   - the HTTP/1.1 client (http_client_*) on libuv + llhttp, with keep-alive,
+ *     several base URLs and fail-over between them, and line streaming for watches;
+ *   - small helpers: monotonic/wall clocks, atomic file writes, random bytes.
+ *
+ * Threading: a server or client belongs to the uv_loop_t it was made on and is
+ * used only from that loop's thread. Logging and metrics are thread-safe.
+ */
+#ifndef PICOKUBE_LIB_H
+#define PICOKUBE_LIB_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <uv.h>
+
+/* ------------------------------------------------------------------ logging */
+
+enum log_level { PKLOG_DEBUG = 0, PKLOG_INFO = 1, PKLOG_WARN = 2, PKLOG_ERROR = 3 };
+
+/* Messages below this level are dropped. Default PKLOG_INFO; the environment
+ * variable PICOKUBE_LOG=debug|info|warn|error sets it at first use. */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+/* Writes "2026-11-24T08:00:00.123Z I component: message" to stderr. */
+void log_msg(enum log_level level, const char *component, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#define log_debug(comp, ...) log_msg(PKLOG_DEBUG, comp, __VA_ARGS__)
+#define log_info(comp, ...) log_msg(PKLOG_INFO, comp, __VA_ARGS__)
+#define log_warn(comp, ...) log_msg(PKLOG_WARN, comp, __VA_ARGS__)
+#define log_error(comp, ...) log_msg(PKLOG_ERROR, comp, __VA_ARGS__)
+
+/* ------------------------------------------------------------------ metrics */
+
+typedef struct metrics_counter metrics_counter_t;
+typedef struct metrics_histogram metrics_histogram_t;
+
+/* Returns the counter named `name` with the given label set (for example
+ * `verb="GET",resource="pods"`, or NULL for none), creating it on first use.
+ * The same name and labels always return the same counter. Never NULL. */
+metrics_counter_t *metrics_counter(const char *name, const char *help, const char *labels);
+void metrics_counter_add(metrics_counter_t *c, double v);
+
+/* A gauge read at render time by calling fn(arg). */
+void metrics_gauge_fn(const char *name, const char *help, double (*fn)(void *arg), void *arg);
+
+/* Histogram with the given upper bounds (ascending, +Inf implied); NULL bounds
+ * give the default latency buckets in seconds (0.0005 ... 10). */
+metrics_histogram_t *metrics_histogram(const char *name, const char *help, const char *labels,
+                                       const double *bounds, size_t n_bounds);
+void metrics_histogram_observe(metrics_histogram_t *h, double v);
+
+/* Renders every metric as Prometheus text format 0.0.4. Caller frees. */
+char *metrics_render(size_t *len);
+
+/* -------------------------------------------------------------------- flags */
+
+enum flag_type {
+    FLAG_STRING, /* dest: const char ** */
+    FLAG_BOOL,   /* dest: bool *; "--x", "--x=true", "--x=false" */
+    FLAG_INT,    /* dest: long * */
+    FLAG_LIST,   /* dest: struct flag_list *; repeatable, also comma-separated */
+};
+
+struct flag_list {
+    const char *items[32];
+    size_t n;
+};
+
+struct flag_spec {
+    const char *name; /* without the leading dashes */
+    enum flag_type type;
+    void *dest;
+    const char *help;
+};
+
+/* Parses argv[0..argc) against specs (terminated by a spec with name NULL).
+ * Positional arguments are moved to the front of argv, in order, and their
+ * count is returned. On an unknown flag, a missing value or a bad number it
+ * returns -1 with a message like `unknown flag: --foo` in err. */
+int flags_parse(const struct flag_spec *specs, int argc, char **argv, char *err, size_t errlen);
+void flags_usage(FILE *out, const struct flag_spec *specs);
+
+/* -------------------------------------------------------------- HTTP server */
+
+typedef struct http_server http_server_t;
+typedef struct http_req http_req_t;
+
+/* Called once per complete request, on the loop thread. The handler must
+ * eventually complete the request with http_respond() or, for a stream,
+ * http_stream_end() - immediately or later from any callback on the same loop. */
+typedef void (*http_handler_fn)(http_req_t *req, void *data);
+
+struct http_server_config {
+    const char *host;          /* e.g. "0.0.0.0" or "127.0.0.1" */
+    int port;                  /* 0 picks a free port (see http_server_port) */
+    size_t max_body;           /* default 3 MiB; larger bodies get 413 */
+    size_t max_header;         /* default 64 KiB; larger headers get 431 */
+    unsigned idle_timeout_ms;  /* keep-alive idle close; default 90 s */
+    unsigned read_timeout_ms;  /* a request must arrive whole within; default 30 s */
+};
+
+int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg, http_handler_fn fn,
+                      void *data, http_server_t **out);
+int http_server_port(http_server_t *s);
+/* Stops accepting, lets requests in flight finish (streams are told through
+ * their close callback), then frees the server and calls done(arg). */
+void http_server_stop(http_server_t *s, void (*done)(void *arg), void *arg);
+
+const char *http_req_method(http_req_t *req);
+/* The path, percent-decoded, without the query string. */
+const char *http_req_path(http_req_t *req);
+/* The raw query string without '?', "" when there is none. */
+const char *http_req_raw_query(http_req_t *req);
+/* The decoded value of query parameter `name`, NULL when absent. */
+const char *http_req_query(http_req_t *req, const char *name);
+/* Header value by case-insensitive name, NULL when absent. */
+const char *http_req_header(http_req_t *req, const char *name);
+const char *http_req_body(http_req_t *req, size_t *len);
+/* The peer's IP address as text. */
+const char *http_req_peer(http_req_t *req);
+
+/* Called at most once if the client goes away (or the server stops) before the
+ * request is completed; the handler must still complete the request. */
+void http_req_on_close(http_req_t *req, void (*cb)(http_req_t *req, void *arg), void *arg);
+bool http_req_client_gone(http_req_t *req);
+
+/* Adds a response header (before respond / stream_begin). */
+void http_req_add_header(http_req_t *req, const char *name, const char *value);
+
+/* Sends a whole response and completes the request. */
+void http_respond(http_req_t *req, int status, const char *content_type, const char *body,
+                  size_t len);
+
+/* Chunked streaming: begin once, write any number of times, end once. Writes
+ * after the client went away are dropped and return -1. */
+int http_stream_begin(http_req_t *req, int status, const char *content_type);
+int http_stream_write(http_req_t *req, const char *data, size_t len);
+void http_stream_end(http_req_t *req);
+
+/* -------------------------------------------------------------- HTTP client */
+
+typedef struct http_client http_client_t;
+typedef struct http_stream http_stream_t;
+
+typedef struct http_response {
+    int err;           /* 0, or a negative UV_* code (UV_ETIMEDOUT, UV_ECONNREFUSED ...) */
+    int status;        /* HTTP status when err == 0 */
+    const char *content_type;
+    const char *body;  /* NUL-terminated; valid only during the callback */
+    size_t len;
+    const char *url;   /* the base URL that answered (or failed last) */
+} http_response_t;
+
+typedef void (*http_response_fn)(const http_response_t *res, void *data);
+
+/* `urls` is one base URL or several separated by commas
+ * ("http://10.0.0.1:6443,http://10.0.0.2:6443"). A request that cannot connect,
+ * or whose connection fails before any response byte, moves on to the next URL
+ * by itself; the URL that last worked is tried first. `bearer` may be NULL. */
+http_client_t *http_client_new(uv_loop_t *loop, const char *urls, const char *bearer);
+/* Closes idle connections and frees the client once requests in flight ended
+ * (their callbacks run with err UV_ECANCELED). */
+void http_client_free(http_client_t *c);
+const char *http_client_current_url(http_client_t *c);
+
+int http_client_request(http_client_t *c, const char *method, const char *path_query,
+                        const char *content_type, const char *body, size_t len,
+                        unsigned timeout_ms, http_response_fn cb, void *data);
+
+struct http_stream_callbacks {
+    /* Response status and content type, once, before any line. */
+    void (*on_status)(int status, const char *content_type, void *data);
+    /* Each newline-terminated line of the body (without the newline). */
+    void (*on_line)(const char *line, size_t len, void *data);
+    /* The stream ended: err 0 on a clean end, else a negative UV_* code. Last call. */
+    void (*on_end)(int err, void *data);
+};
+
+/* A long-running GET whose body is read line by line (Kubernetes watches).
+ * Connection failures before the status fail over like requests do. */
+http_stream_t *http_client_stream(http_client_t *c, const char *path_query,
+                                  const struct http_stream_callbacks *cbs, void *data);
+/* Stops a stream; on_end is called with UV_ECANCELED (not from inside this call). */
+void http_stream_cancel(http_stream_t *s);
+
+/* Blocking request on a private loop, for CLIs: fills *out (body malloc'd,
+ * caller frees out->body cast to char *). Returns out->err. */
+int http_fetch(const char *urls, const char *bearer, const char *method, const char *path_query,
+               const char *content_type, const char *body, size_t len, unsigned timeout_ms,
+               http_response_t *out);
+
+/* ------------------------------------------------------------------ helpers */
+
+/* Milliseconds from CLOCK_MONOTONIC / CLOCK_REALTIME. */
+uint64_t time_mono_ms(void);
+uint64_t time_wall_ms(void);
+/* RFC 3339 UTC with seconds ("2026-11-24T08:00:00Z") into buf (>= 21 bytes). */
+void time_format_rfc3339(uint64_t wall_ms, char *buf, size_t len);
+/* Parses RFC 3339 into wall ms; -1 on error. */
+int time_parse_rfc3339(const char *s, uint64_t *wall_ms);
+
+/* Writes data to path atomically (temp file in the same folder, fsync, rename,
+ * fsync of the folder) with the given mode. Returns 0 or -errno. */
+int file_write_atomic(const char *path, const void *data, size_t len, int mode);
+/* Reads a whole file (NUL-terminated). Returns NULL with errno set. */
+char *file_read_all(const char *path, size_t *len);
+/* mkdir -p; returns 0 or -errno. */
+int file_mkdirs(const char *path, int mode);
+
+/* Fills buf with cryptographically random bytes (getrandom). 0 or -errno. */
+int random_bytes(void *buf, size_t len);
+/* n random bytes as 2n lowercase hex characters + NUL into out. */
+int random_hex(char *out, size_t n);
+
+#endif /* PICOKUBE_LIB_H */
