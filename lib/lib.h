@@ -13,6 +13,8 @@
  *
  * Threading: a server or client belongs to the uv_loop_t it was made on and is
  * used only from that loop's thread. Logging and metrics are thread-safe.
+ * The HTTP code sets SIGPIPE to ignored, process-wide, on first use: a peer
+ * that hung up is a write error, not the end of the process.
  */
 #ifndef PICOKUBE_LIB_H
 #define PICOKUBE_LIB_H
@@ -53,8 +55,24 @@ typedef struct metrics_histogram metrics_histogram_t;
 metrics_counter_t *metrics_counter(const char *name, const char *help, const char *labels);
 void metrics_counter_add(metrics_counter_t *c, double v);
 
-/* A gauge read at render time by calling fn(arg). */
+/* A gauge read at render time by calling fn(arg). `name` may carry labels
+ * ("picokube_x{node=\"a\"}"). Registering the same name again replaces fn
+ * and arg. fn is called without the registry lock held, so it may take its
+ * own locks. */
 void metrics_gauge_fn(const char *name, const char *help, double (*fn)(void *arg), void *arg);
+/* Unregisters a function gauge (same name, labels included) before its arg
+ * goes away; returns once no render is still calling it. */
+void metrics_gauge_fn_remove(const char *name);
+
+/* A gauge holding a value that is set (rather than read by a function);
+ * same name and labels give the same gauge. Never NULL. */
+typedef struct metrics_gauge metrics_gauge_t;
+metrics_gauge_t *metrics_gauge(const char *name, const char *help, const char *labels);
+void metrics_gauge_set(metrics_gauge_t *g, double v);
+void metrics_gauge_add(metrics_gauge_t *g, double v);
+
+/* The current value of a counter (for tests and status pages). */
+double metrics_counter_value(metrics_counter_t *c);
 
 /* Histogram with the given upper bounds (ascending, +Inf implied); NULL bounds
  * give the default latency buckets in seconds (0.0005 ... 10). */
@@ -104,17 +122,19 @@ typedef struct http_req http_req_t;
 typedef void (*http_handler_fn)(http_req_t *req, void *data);
 
 struct http_server_config {
-    const char *host;          /* e.g. "0.0.0.0" or "127.0.0.1" */
-    int port;                  /* 0 picks a free port (see http_server_port) */
-    size_t max_body;           /* default 3 MiB; larger bodies get 413 */
-    size_t max_header;         /* default 64 KiB; larger headers get 431 */
-    unsigned idle_timeout_ms;  /* keep-alive idle close; default 90 s */
-    unsigned read_timeout_ms;  /* a request must arrive whole within; default 30 s */
+    const char *host;         /* e.g. "0.0.0.0" or "127.0.0.1" */
+    int port;                 /* 0 picks a free port (see http_server_port) */
+    size_t max_body;          /* default 3 MiB; larger bodies get 413 */
+    size_t max_header;        /* default 64 KiB; larger headers get 431 */
+    unsigned idle_timeout_ms; /* keep-alive idle close; default 90 s */
+    unsigned read_timeout_ms; /* a request must arrive whole within; default 30 s */
 };
 
 int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg, http_handler_fn fn,
                       void *data, http_server_t **out);
 int http_server_port(http_server_t *s);
+/* How many connections the server has accepted so far (tests, metrics). */
+unsigned long http_server_accepted(http_server_t *s);
 /* Stops accepting, lets requests in flight finish (streams are told through
  * their close callback), then frees the server and calls done(arg). */
 void http_server_stop(http_server_t *s, void (*done)(void *arg), void *arg);
@@ -128,6 +148,7 @@ const char *http_req_raw_query(http_req_t *req);
 const char *http_req_query(http_req_t *req, const char *name);
 /* Header value by case-insensitive name, NULL when absent. */
 const char *http_req_header(http_req_t *req, const char *name);
+/* The request body, NUL-terminated ("" when there is none). */
 const char *http_req_body(http_req_t *req, size_t *len);
 /* The peer's IP address as text. */
 const char *http_req_peer(http_req_t *req);
@@ -145,7 +166,9 @@ void http_respond(http_req_t *req, int status, const char *content_type, const c
                   size_t len);
 
 /* Chunked streaming: begin once, write any number of times, end once. Writes
- * after the client went away are dropped and return -1. */
+ * after the client went away are dropped and return -1. A client that reads
+ * too slowly (16 MiB queued) is dropped: the write returns -1 and on_close
+ * follows from the loop, unless the handler completes the request first. */
 int http_stream_begin(http_req_t *req, int status, const char *content_type);
 int http_stream_write(http_req_t *req, const char *data, size_t len);
 void http_stream_end(http_req_t *req);
@@ -156,12 +179,12 @@ typedef struct http_client http_client_t;
 typedef struct http_stream http_stream_t;
 
 typedef struct http_response {
-    int err;           /* 0, or a negative UV_* code (UV_ETIMEDOUT, UV_ECONNREFUSED ...) */
-    int status;        /* HTTP status when err == 0 */
-    const char *content_type;
-    const char *body;  /* NUL-terminated; valid only during the callback */
+    int err;                  /* 0, or a negative UV_* code (UV_ETIMEDOUT, UV_ECONNREFUSED ...) */
+    int status;               /* HTTP status when err == 0 */
+    const char *content_type; /* "" when the response has none */
+    const char *body;         /* NUL-terminated; valid only during the callback */
     size_t len;
-    const char *url;   /* the base URL that answered (or failed last) */
+    const char *url; /* the base URL that answered (or failed last) */
 } http_response_t;
 
 typedef void (*http_response_fn)(const http_response_t *res, void *data);
@@ -169,21 +192,35 @@ typedef void (*http_response_fn)(const http_response_t *res, void *data);
 /* `urls` is one base URL or several separated by commas
  * ("http://10.0.0.1:6443,http://10.0.0.2:6443"). A request that cannot connect,
  * or whose connection fails before any response byte, moves on to the next URL
- * by itself; the URL that last worked is tried first. `bearer` may be NULL. */
+ * by itself; the URL that last worked is tried first. `bearer` may be NULL.
+ * A base URL may carry a path prefix (http://host:8080/prefix). Returns NULL
+ * (and logs why) when a URL is malformed or not http://. */
 http_client_t *http_client_new(uv_loop_t *loop, const char *urls, const char *bearer);
 /* Closes idle connections and frees the client once requests in flight ended
- * (their callbacks run with err UV_ECANCELED). */
+ * (their callbacks run with err UV_ECANCELED, before this call returns).
+ * May be called from any of the client's callbacks. */
 void http_client_free(http_client_t *c);
 const char *http_client_current_url(http_client_t *c);
 
+/* Sends a request; cb runs exactly once, never from inside this call.
+ * timeout_ms covers connecting (fail-over included) and the whole response;
+ * 0 means 60 s. Each URL gets at most 5 s to accept the connection before the
+ * next is tried. Returns 0, or a negative UV code (then cb is never called):
+ * UV_ECANCELED once http_client_free was called. */
 int http_client_request(http_client_t *c, const char *method, const char *path_query,
-                        const char *content_type, const char *body, size_t len,
-                        unsigned timeout_ms, http_response_fn cb, void *data);
+                        const char *content_type, const char *body, size_t len, unsigned timeout_ms,
+                        http_response_fn cb, void *data);
+/* The same with extra request headers: "Name: value\r\n" lines, or NULL. */
+int http_client_request_ex(http_client_t *c, const char *method, const char *path_query,
+                           const char *extra_headers, const char *content_type, const char *body,
+                           size_t len, unsigned timeout_ms, http_response_fn cb, void *data);
 
 struct http_stream_callbacks {
     /* Response status and content type, once, before any line. */
     void (*on_status)(int status, const char *content_type, void *data);
-    /* Each newline-terminated line of the body (without the newline). */
+    /* Each newline-terminated line of the body, without the newline (nor a
+     * "\r" before it), NUL-terminated. On a clean end, a last line without
+     * its newline is delivered too. */
     void (*on_line)(const char *line, size_t len, void *data);
     /* The stream ended: err 0 on a clean end, else a negative UV_* code. Last call. */
     void (*on_end)(int err, void *data);
@@ -193,7 +230,12 @@ struct http_stream_callbacks {
  * Connection failures before the status fail over like requests do. */
 http_stream_t *http_client_stream(http_client_t *c, const char *path_query,
                                   const struct http_stream_callbacks *cbs, void *data);
-/* Stops a stream; on_end is called with UV_ECANCELED (not from inside this call). */
+/* The same with extra request headers ("Name: value\r\n" lines, or NULL). */
+http_stream_t *http_client_stream_ex(http_client_t *c, const char *path_query,
+                                     const char *extra_headers,
+                                     const struct http_stream_callbacks *cbs, void *data);
+/* Stops a stream; on_end is called with UV_ECANCELED (not from inside this call).
+ * The connection is closed at once. Do not call it after on_end. */
 void http_stream_cancel(http_stream_t *s);
 
 /* Blocking request on a private loop, for CLIs: fills *out (body malloc'd,
@@ -201,6 +243,11 @@ void http_stream_cancel(http_stream_t *s);
 int http_fetch(const char *urls, const char *bearer, const char *method, const char *path_query,
                const char *content_type, const char *body, size_t len, unsigned timeout_ms,
                http_response_t *out);
+/* The same with extra request headers ("Name: value\r\n" lines, or NULL).
+ * out->content_type and out->url live in the out->body allocation. */
+int http_fetch_ex(const char *urls, const char *bearer, const char *method, const char *path_query,
+                  const char *extra_headers, const char *content_type, const char *body, size_t len,
+                  unsigned timeout_ms, http_response_t *out);
 
 /* ------------------------------------------------------------------ helpers */
 

@@ -93,7 +93,7 @@ struct store_config {
     const char *restore_file;  /* new cluster from a backup file (with join_url NULL) */
     const char *const *volatile_prefixes; /* NULL-terminated; keys living in leader memory */
     unsigned snapshot_threshold;   /* entries between snapshots; default 4096 */
-    unsigned snapshot_trailing;    /* entries kept after a snapshot; default 1024 */
+    unsigned snapshot_trailing;    /* entries kept after a snapshot; default threshold/4 */
     unsigned history_events;       /* watch history: at least this many events (10000) */
     unsigned history_seconds;      /* ... and at least this many seconds (300) */
     unsigned election_timeout_ms;  /* default 1000 */
@@ -205,7 +205,10 @@ int store_remove_member(store_t *s, uint64_t id, store_cb cb, void *data);
 #define STORE_INTERNAL_PREFIX "/internal/raftstore/"
 void store_serve_internal(store_t *s, http_req_t *req);
 
-/* Writes a consistent snapshot of the durable tier to `path` atomically. */
+/* A consistent snapshot of this member's applied durable tier (one revision),
+ * encoded as a backup file; caller frees *buf. */
+int store_backup_data(store_t *s, void **buf, size_t *len);
+/* The same, written to `path` atomically. */
 int store_backup(store_t *s, const char *path, char *err, size_t errlen);
 
 #endif /* PICOKUBE_RAFTSTORE_H */
