@@ -47,7 +47,7 @@ static const char *pull_policy_for(const char *image)
         const char *at = strchr(last, '@');
         if (!colon || (at && colon > at)) return "IfNotPresent";
         return (at - colon - 1 == 6 && !strncmp(colon + 1, "latest", 6)) ? "Always"
-                                                                          : "IfNotPresent";
+                                                                         : "IfNotPresent";
     }
     const char *colon = strrchr(last, ':');
     if (!colon || !strcmp(colon + 1, "latest")) return "Always";
@@ -79,7 +79,7 @@ static void default_container(dctx_t *c, cJSON *ctr, bool pod)
         chk(c, j_set_str(ctr, "terminationMessagePolicy", "File"));
     cJSON *port;
     cJSON_ArrayForEach(port, (cJSON *)j_get(ctr, "ports")) if (cJSON_IsObject(port) &&
-                                                                !*j_str0(port, "protocol"))
+                                                               !*j_str0(port, "protocol"))
         chk(c, j_set_str(port, "protocol", "TCP"));
     cJSON *ev;
     cJSON_ArrayForEach(ev, (cJSON *)j_get(ctr, "env"))
@@ -293,7 +293,8 @@ static void default_rc(dctx_t *c, cJSON *o)
     if (!spec) return;
     const cJSON *labels = j_path(spec, "template.metadata.labels");
     if (cJSON_IsObject(labels)) {
-        if (j_len(spec, "selector") == 0) chk(c, j_set(spec, "selector", cJSON_Duplicate(labels, true)));
+        if (j_len(spec, "selector") == 0)
+            chk(c, j_set(spec, "selector", cJSON_Duplicate(labels, true)));
         cJSON *meta = obj_member(c, o, "metadata");
         if (meta && j_len(meta, "labels") == 0)
             chk(c, j_set(meta, "labels", cJSON_Duplicate(labels, true)));
@@ -551,7 +552,8 @@ int api_prepare_create(const api_resource_t *r, cJSON *obj)
         chk(&c, j_set(obj, "status", cJSON_CreateObject()));
     }
     if (r->has_generation) chk(&c, api_meta_set_generation(obj, 1));
-    if (!strcmp(kind, "DaemonSet")) chk(&c, api_meta_set_annotation(obj, DS_TEMPLATE_GENERATION, "1"));
+    if (!strcmp(kind, "DaemonSet"))
+        chk(&c, api_meta_set_annotation(obj, DS_TEMPLATE_GENERATION, "1"));
     return c.oom ? -1 : 0;
 }
 
@@ -647,7 +649,8 @@ int api_prepare_update(const api_resource_t *r, cJSON *obj, const cJSON *old, bo
         cJSON *spec = obj_member(&c, obj, "spec");
         if (spec) chk(&c, replace_member(spec, "finalizers", j_path(old, "spec.finalizers")));
     }
-    if (!strcmp(kind, "Service")) keep_allocated(&c, obj_member(&c, obj, "spec"), j_get(old, "spec"));
+    if (!strcmp(kind, "Service"))
+        keep_allocated(&c, obj_member(&c, obj, "spec"), j_get(old, "spec"));
     if (r->has_generation) {
         const cJSON *ns = j_get(obj, "spec"), *os = j_get(old, "spec");
         bool same = (!ns && !os) || (ns && os && cJSON_Compare(ns, os, true));

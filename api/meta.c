@@ -107,8 +107,9 @@ cJSON *api_meta_finalizers(const cJSON *obj)
 bool api_meta_has_finalizer(const cJSON *obj, const char *finalizer)
 {
     const cJSON *f;
-    cJSON_ArrayForEach(f, api_meta_finalizers(obj)) if (cJSON_IsString(f) &&
-                                                        !strcmp(f->valuestring, finalizer)) return true;
+    cJSON_ArrayForEach(
+        f, api_meta_finalizers(obj)) if (cJSON_IsString(f) &&
+                                         !strcmp(f->valuestring, finalizer)) return true;
     return false;
 }
 
@@ -187,9 +188,8 @@ int api_meta_remove_finalizer(cJSON *obj, const char *finalizer)
     return 0;
 }
 
-int api_meta_add_owner_ref(cJSON *obj, const char *api_version, const char *kind,
-                           const char *name, const char *uid, bool controller,
-                           bool block_owner_deletion)
+int api_meta_add_owner_ref(cJSON *obj, const char *api_version, const char *kind, const char *name,
+                           const char *uid, bool controller, bool block_owner_deletion)
 {
     cJSON *m = api_meta_ensure(obj);
     cJSON *refs = m ? j_arr(m, "ownerReferences") : NULL;
@@ -231,18 +231,26 @@ cJSON *api_meta_check_namespace(const api_resource_t *r, cJSON *obj, const char 
 /* ----------------------------------------------------------- field errors */
 
 static const char *const err_reasons[] = {
-    [API_ERR_NOT_FOUND] = "FieldValueNotFound",   [API_ERR_REQUIRED] = "FieldValueRequired",
-    [API_ERR_DUPLICATE] = "FieldValueDuplicate",  [API_ERR_INVALID] = "FieldValueInvalid",
+    [API_ERR_NOT_FOUND] = "FieldValueNotFound",
+    [API_ERR_REQUIRED] = "FieldValueRequired",
+    [API_ERR_DUPLICATE] = "FieldValueDuplicate",
+    [API_ERR_INVALID] = "FieldValueInvalid",
     [API_ERR_NOT_SUPPORTED] = "FieldValueNotSupported",
-    [API_ERR_FORBIDDEN] = "FieldValueForbidden",  [API_ERR_TOO_LONG] = "FieldValueTooLong",
-    [API_ERR_TOO_MANY] = "FieldValueTooMany",     [API_ERR_INTERNAL] = "InternalError",
+    [API_ERR_FORBIDDEN] = "FieldValueForbidden",
+    [API_ERR_TOO_LONG] = "FieldValueTooLong",
+    [API_ERR_TOO_MANY] = "FieldValueTooMany",
+    [API_ERR_INTERNAL] = "InternalError",
 };
 
 static const char *const err_words[] = {
-    [API_ERR_NOT_FOUND] = "Not found",        [API_ERR_REQUIRED] = "Required value",
-    [API_ERR_DUPLICATE] = "Duplicate value",  [API_ERR_INVALID] = "Invalid value",
-    [API_ERR_NOT_SUPPORTED] = "Unsupported value", [API_ERR_FORBIDDEN] = "Forbidden",
-    [API_ERR_TOO_LONG] = "Too long",          [API_ERR_TOO_MANY] = "Too many",
+    [API_ERR_NOT_FOUND] = "Not found",
+    [API_ERR_REQUIRED] = "Required value",
+    [API_ERR_DUPLICATE] = "Duplicate value",
+    [API_ERR_INVALID] = "Invalid value",
+    [API_ERR_NOT_SUPPORTED] = "Unsupported value",
+    [API_ERR_FORBIDDEN] = "Forbidden",
+    [API_ERR_TOO_LONG] = "Too long",
+    [API_ERR_TOO_MANY] = "Too many",
     [API_ERR_INTERNAL] = "Internal error",
 };
 
@@ -425,8 +433,8 @@ static cJSON *status_base(const char *status)
 {
     cJSON *o = cJSON_CreateObject();
     if (!o || !cJSON_AddStringToObject(o, "kind", "Status") ||
-        !cJSON_AddStringToObject(o, "apiVersion", "v1") || !cJSON_AddObjectToObject(o, "metadata") ||
-        !cJSON_AddStringToObject(o, "status", status)) {
+        !cJSON_AddStringToObject(o, "apiVersion", "v1") ||
+        !cJSON_AddObjectToObject(o, "metadata") || !cJSON_AddStringToObject(o, "status", status)) {
         cJSON_Delete(o);
         return NULL;
     }
@@ -509,8 +517,8 @@ static char *named_message(const char *what, const char *name, const char *tail)
     return sb_take(&b);
 }
 
-static cJSON *resource_status(int code, const char *reason, const char *group,
-                              const char *resource, const char *name, const char *tail)
+static cJSON *resource_status(int code, const char *reason, const char *group, const char *resource,
+                              const char *name, const char *tail)
 {
     char qr[160];
     qualified(qr, sizeof qr, resource, group);

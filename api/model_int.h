@@ -133,8 +133,7 @@ bool is_cidr(const char *s);
 void v_pod_spec(const cJSON *spec, const char *path, api_errors_t *e);
 /* Pod template with restartPolicy Always and no activeDeadlineSeconds, as
  * controllers require; owner is "ReplicaSet" / "ReplicationController" ... */
-void v_controller_template(const cJSON *tmpl, const char *path, const char *owner,
-                           api_errors_t *e);
+void v_controller_template(const cJSON *tmpl, const char *path, const char *owner, api_errors_t *e);
 
 /* Per-kind validators: old NULL on create. */
 void v_pod(const cJSON *o, const cJSON *old, api_errors_t *e);

@@ -38,8 +38,8 @@
 /* Alphabetical inside each group, as Kubernetes lists them in discovery. */
 static const api_resource_t resources[] = {
     /* core/v1 */
-    {"", "v1", "v1", "Binding", "bindings", "binding", "BindingList", true, NONE,
-     SHORT("create"), NONE, 0, false, false, false},
+    {"", "v1", "v1", "Binding", "bindings", "binding", "BindingList", true, NONE, SHORT("create"),
+     NONE, 0, false, false, false},
     {"", "v1", "v1", "ConfigMap", "configmaps", "configmap", "ConfigMapList", true, SHORT("cm"), V8,
      NONE, 0, false, false, true},
     {"", "v1", "v1", "Endpoints", "endpoints", "endpoints", "EndpointsList", true, SHORT("ep"), V8,
@@ -154,8 +154,8 @@ const api_resource_t *api_resource_by_short_name(const char *short_name)
 
 static bool word_matches(const api_resource_t *r, const char *w)
 {
-    return !strcasecmp(r->resource, w) || !strcasecmp(r->singular, w) ||
-           !strcasecmp(r->kind, w) || in_list(r->short_names, w, true);
+    return !strcasecmp(r->resource, w) || !strcasecmp(r->singular, w) || !strcasecmp(r->kind, w) ||
+           in_list(r->short_names, w, true);
 }
 
 const api_resource_t *api_resource_find(const char *word)
@@ -175,8 +175,9 @@ const api_resource_t *api_resource_find(const char *word)
             const api_resource_t *r = &resources[i];
             if (!r->stored) continue;
             if (group && strcasecmp(r->group, group)) continue;
-            bool hit = pass == 0 ? (!strcasecmp(r->resource, name) || !strcasecmp(r->singular, name))
-                                 : word_matches(r, name);
+            bool hit = pass == 0
+                           ? (!strcasecmp(r->resource, name) || !strcasecmp(r->singular, name))
+                           : word_matches(r, name);
             if (hit) return r;
         }
     }
@@ -315,8 +316,7 @@ enum api_route_kind api_route_parse(const char *path, api_route_t *out)
             k = API_ROUTE_APIS;
             goto done;
         }
-        if (!group_served(segs[1]) || !copy_seg(out->group, sizeof out->group, segs[1]))
-            goto done;
+        if (!group_served(segs[1]) || !copy_seg(out->group, sizeof out->group, segs[1])) goto done;
         if (n == 2) {
             k = API_ROUTE_GROUP;
             goto done;
@@ -499,8 +499,7 @@ static cJSON *resource_entry(const api_resource_t *r, const api_subresource_t *s
          j_set(e, "verbs", str_array(sub ? sub->verbs : r->verbs)) == 0;
     if (ok && !sub && r->short_names[0])
         ok = j_set(e, "shortNames", str_array(r->short_names)) == 0;
-    if (ok && !sub && r->categories[0])
-        ok = j_set(e, "categories", str_array(r->categories)) == 0;
+    if (ok && !sub && r->categories[0]) ok = j_set(e, "categories", str_array(r->categories)) == 0;
     if (!ok) {
         cJSON_Delete(e);
         return NULL;

@@ -103,8 +103,14 @@ void tbl_sb(tbl_row_t *r, sbuf_t *b)
 
 /* ---------------------------------------------------------------- columns */
 
-#define NAME_COL {"Name", "string", "name", 0, "Name of the object, unique in its namespace."}
-#define AGE_COL {"Age", "string", "", 0, "Time since the object was created."}
+#define NAME_COL                                                                                   \
+    {                                                                                              \
+        "Name", "string", "name", 0, "Name of the object, unique in its namespace."                \
+    }
+#define AGE_COL                                                                                    \
+    {                                                                                              \
+        "Age", "string", "", 0, "Time since the object was created."                               \
+    }
 
 static const tbl_col_t pod_cols[] = {
     NAME_COL,
@@ -183,11 +189,10 @@ static const tbl_col_t daemonset_cols[] = {
     {"Selector", "string", "", 1, "Label selector of the pods."},
     {NULL, NULL, NULL, 0, NULL}};
 
-static const tbl_col_t namespace_cols[] = {
-    NAME_COL,
-    {"Status", "string", "", 0, "Phase of the namespace."},
-    AGE_COL,
-    {NULL, NULL, NULL, 0, NULL}};
+static const tbl_col_t namespace_cols[] = {NAME_COL,
+                                           {"Status", "string", "", 0, "Phase of the namespace."},
+                                           AGE_COL,
+                                           {NULL, NULL, NULL, 0, NULL}};
 
 static const tbl_col_t event_cols[] = {
     {"Last Seen", "string", "", 0, "Time since the event was last seen."},
@@ -203,17 +208,13 @@ static const tbl_col_t event_cols[] = {
     {NULL, NULL, NULL, 0, NULL}};
 
 static const tbl_col_t configmap_cols[] = {
-    NAME_COL,
-    {"Data", "integer", "", 0, "Number of keys."},
-    AGE_COL,
-    {NULL, NULL, NULL, 0, NULL}};
+    NAME_COL, {"Data", "integer", "", 0, "Number of keys."}, AGE_COL, {NULL, NULL, NULL, 0, NULL}};
 
-static const tbl_col_t secret_cols[] = {
-    NAME_COL,
-    {"Type", "string", "", 0, "Type of the secret."},
-    {"Data", "integer", "", 0, "Number of keys."},
-    AGE_COL,
-    {NULL, NULL, NULL, 0, NULL}};
+static const tbl_col_t secret_cols[] = {NAME_COL,
+                                        {"Type", "string", "", 0, "Type of the secret."},
+                                        {"Data", "integer", "", 0, "Number of keys."},
+                                        AGE_COL,
+                                        {NULL, NULL, NULL, 0, NULL}};
 
 static const tbl_col_t serviceaccount_cols[] = {
     NAME_COL,

@@ -196,7 +196,9 @@ void tbl_pod_row(tbl_row_t *r, const cJSON *o, uint64_t now)
 static const char *node_address(const cJSON *o, const char *type)
 {
     const cJSON *a;
-    cJSON_ArrayForEach(a, j_path(o, "status.addresses")) if (!strcmp(j_str0(a, "type"), type)) return j_str0(a, "address");
+    cJSON_ArrayForEach(
+        a, j_path(o, "status.addresses")) if (!strcmp(j_str0(a, "type"),
+                                                      type)) return j_str0(a, "address");
     return "<none>";
 }
 
@@ -427,7 +429,8 @@ void tbl_deployment_row(tbl_row_t *r, const cJSON *o, uint64_t now)
     const cJSON *spec = j_get(o, "spec"), *st = j_get(o, "status");
     char buf[64], age[32];
     tbl_str(r, api_meta_name(o));
-    snprintf(buf, sizeof buf, "%lld/%lld", j_int(st, "readyReplicas", 0), j_int(spec, "replicas", 0));
+    snprintf(buf, sizeof buf, "%lld/%lld", j_int(st, "readyReplicas", 0),
+             j_int(spec, "replicas", 0));
     tbl_str(r, buf);
     tbl_int(r, j_int(st, "updatedReplicas", 0));
     tbl_int(r, j_int(st, "availableReplicas", 0));
@@ -468,9 +471,9 @@ void tbl_daemonset_row(tbl_row_t *r, const cJSON *o, uint64_t now)
     sbuf_t b = {0};
     char age[32];
     tbl_str(r, api_meta_name(o));
-    static const char *const counts[] = {"desiredNumberScheduled", "currentNumberScheduled",
-                                         "numberReady", "updatedNumberScheduled",
-                                         "numberAvailable", NULL};
+    static const char *const counts[] = {
+        "desiredNumberScheduled", "currentNumberScheduled", "numberReady",
+        "updatedNumberScheduled", "numberAvailable",        NULL};
     for (int i = 0; counts[i]; i++)
         tbl_int(r, j_int(st, counts[i], 0));
     labels_string(&b, j_path(o, "spec.template.spec.nodeSelector"));
@@ -516,8 +519,8 @@ void tbl_event_row(tbl_row_t *r, const cJSON *o, uint64_t now)
     tbl_sb(r, &b);
     tbl_str(r, j_str0(inv, "fieldPath"));
     const cJSON *src = j_get(o, "source");
-    const char *comp = *j_str0(src, "component") ? j_str0(src, "component")
-                                                  : j_str0(o, "reportingComponent");
+    const char *comp =
+        *j_str0(src, "component") ? j_str0(src, "component") : j_str0(o, "reportingComponent");
     const char *inst = *j_str0(src, "host") ? j_str0(src, "host") : j_str0(o, "reportingInstance");
     if (*inst)
         sb_printf(&b, "%s, %s", comp, inst);
@@ -529,7 +532,8 @@ void tbl_event_row(tbl_row_t *r, const cJSON *o, uint64_t now)
     while (*msg == ' ' || *msg == '\n' || *msg == '\t' || *msg == '\r')
         msg++;
     size_t n = strlen(msg);
-    while (n && (msg[n - 1] == ' ' || msg[n - 1] == '\n' || msg[n - 1] == '\t' || msg[n - 1] == '\r'))
+    while (n &&
+           (msg[n - 1] == ' ' || msg[n - 1] == '\n' || msg[n - 1] == '\t' || msg[n - 1] == '\r'))
         n--;
     sb_putn(&b, msg, n);
     tbl_sb(r, &b);

@@ -29,7 +29,7 @@
     "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 #define MSG_DNS1035_LABEL                                                                          \
     "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "   \
-    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "          \
+    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "           \
     "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 #define QNAME_RE_MSG                                                                               \
     "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "    \
@@ -165,7 +165,8 @@ int msgs_port_name(const char *v, const char **msgs)
         if (!lower_alnum(v[i]) && v[i] != '-') charset = false;
     }
     if (len > 15) msgs[n++] = "must be no more than 15 characters";
-    if (!charset) msgs[n++] = "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)";
+    if (!charset)
+        msgs[n++] = "must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)";
     if (!letter) msgs[n++] = "must contain at least one letter (a-z)";
     if (strstr(v, "--")) msgs[n++] = "must not contain consecutive hyphens";
     if (len && (v[0] == '-' || v[len - 1] == '-'))
@@ -415,10 +416,14 @@ static int name_msgs(enum name_rule rule, const char *v, bool prefix, const char
         v = masked;
     }
     switch (rule) {
-    case NAME_SUBDOMAIN: return msgs_dns1123_subdomain(v, m);
-    case NAME_LABEL: return msgs_dns1123_label(v, m);
-    case NAME_DNS1035: return msgs_dns1035_label(v, m);
-    default: return 0;
+    case NAME_SUBDOMAIN:
+        return msgs_dns1123_subdomain(v, m);
+    case NAME_LABEL:
+        return msgs_dns1123_label(v, m);
+    case NAME_DNS1035:
+        return msgs_dns1035_label(v, m);
+    default:
+        return 0;
     }
 }
 
@@ -434,7 +439,8 @@ static void v_owner_refs(const cJSON *refs, api_errors_t *e)
         const char *slash = strrchr(av, '/');
         const char *version = slash ? slash + 1 : av;
         if (!*version)
-            api_err_invalid(e, fp(p, sizeof p, "%s.apiVersion", f), av, "version must not be empty");
+            api_err_invalid(e, fp(p, sizeof p, "%s.apiVersion", f), av,
+                            "version must not be empty");
         if (!*j_str0(r, "kind"))
             api_err_invalid(e, fp(p, sizeof p, "%s.kind", f), "", "kind must not be empty");
         if (!*j_str0(r, "name"))
@@ -609,19 +615,27 @@ int api_validate_status(const char *kind, const cJSON *obj, const cJSON *old, ap
     }
     const cJSON *st = j_get(obj, "status");
     /* Counters in status are never negative (apps and RC status rules). */
-    static const char *const counters[] = {
-        "replicas",          "readyReplicas",          "availableReplicas",
-        "updatedReplicas",   "fullyLabeledReplicas",   "observedGeneration",
-        "currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled",
-        "numberReady",       "updatedNumberScheduled", "numberAvailable",
-        "numberUnavailable", NULL};
+    static const char *const counters[] = {"replicas",
+                                           "readyReplicas",
+                                           "availableReplicas",
+                                           "updatedReplicas",
+                                           "fullyLabeledReplicas",
+                                           "observedGeneration",
+                                           "currentNumberScheduled",
+                                           "numberMisscheduled",
+                                           "desiredNumberScheduled",
+                                           "numberReady",
+                                           "updatedNumberScheduled",
+                                           "numberAvailable",
+                                           "numberUnavailable",
+                                           NULL};
     char p[FP_MAX];
     for (int i = 0; counters[i]; i++)
         v_nonneg(st, counters[i], fp(p, sizeof p, "status.%s", counters[i]), errs);
     if (kind && !strcmp(kind, "Pod")) {
         const char *phase = j_str(st, "phase");
-        static const char *const phases[] = {"Pending", "Running", "Succeeded", "Failed",
-                                             "Unknown", NULL};
+        static const char *const phases[] = {"Pending", "Running", "Succeeded",
+                                             "Failed",  "Unknown", NULL};
         bool ok = !phase;
         for (int i = 0; phase && phases[i]; i++)
             if (!strcmp(phase, phases[i])) ok = true;

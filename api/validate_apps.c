@@ -299,8 +299,7 @@ void v_lease(const cJSON *o, const cJSON *old, api_errors_t *e)
 
 static const char *const address_types[] = {"FQDN", "IPv4", "IPv6", NULL};
 
-static void v_slice_address(const char *type, const char *addr, const char *field,
-                            api_errors_t *e)
+static void v_slice_address(const char *type, const char *addr, const char *field, api_errors_t *e)
 {
     unsigned char b[16];
     if (!strcmp(type, "IPv4")) {

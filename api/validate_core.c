@@ -64,10 +64,12 @@ static void v_service_ips(const cJSON *spec, api_errors_t *e)
     cJSON_ArrayForEach(ip, (cJSON_IsArray(ips) ? ips : NULL))
     {
         const char *s = cJSON_IsString(ip) ? ip->valuestring : "";
-        if (strcmp(s, "None") && !is_ip(s)) api_err_invalid(e, fp(p, sizeof p, "spec.clusterIPs[%d]", i), s, MSG_IP);
+        if (strcmp(s, "None") && !is_ip(s))
+            api_err_invalid(e, fp(p, sizeof p, "spec.clusterIPs[%d]", i), s, MSG_IP);
         i++;
     }
-    if (*cip && strcmp(cip, "None") && !is_ip(cip)) api_err_invalid(e, "spec.clusterIP", cip, MSG_IP);
+    if (*cip && strcmp(cip, "None") && !is_ip(cip))
+        api_err_invalid(e, "spec.clusterIP", cip, MSG_IP);
     const cJSON *first = cJSON_GetArrayItem(ips, 0);
     if (first && cJSON_IsString(first) && strcmp(first->valuestring, cip)) {
         sbuf_t b = {0};
@@ -86,8 +88,8 @@ static void v_service_ips(const cJSON *spec, api_errors_t *e)
     }
 }
 
-static const char *const service_types[] = {"ClusterIP", "ExternalName", "LoadBalancer",
-                                            "NodePort", NULL};
+static const char *const service_types[] = {"ClusterIP", "ExternalName", "LoadBalancer", "NodePort",
+                                            NULL};
 
 #define NODE_PORT_MIN 30000
 #define NODE_PORT_MAX 32767
@@ -136,7 +138,8 @@ static void v_service_ports(const cJSON *spec, const char *type, api_errors_t *e
         if (dup_np) {
             char repr[32];
             snprintf(repr, sizeof repr, "%lld", np);
-            err_add(e, API_ERR_DUPLICATE, fp(p, sizeof p, "spec.ports[%d].nodePort", a), repr, NULL);
+            err_add(e, API_ERR_DUPLICATE, fp(p, sizeof p, "spec.ports[%d].nodePort", a), repr,
+                    NULL);
         }
         if (dup_p) {
             sbuf_t b = {0};
@@ -147,7 +150,8 @@ static void v_service_ports(const cJSON *spec, const char *type, api_errors_t *e
                       "Type:0, IntVal:0, StrVal:\"\"}, NodePort:0}",
                       pp);
             char *repr = sb_take(&b);
-            err_add(e, API_ERR_DUPLICATE, fp(p, sizeof p, "spec.ports[%d]", a), repr ? repr : "", NULL);
+            err_add(e, API_ERR_DUPLICATE, fp(p, sizeof p, "spec.ports[%d]", a), repr ? repr : "",
+                    NULL);
             free(repr);
         }
     }
@@ -237,7 +241,8 @@ static void v_endpoint_ip(const char *ip, const char *field, api_errors_t *e)
         if (!b[0] && !b[1] && !b[2] && !b[3])
             api_err_invalid(e, field, ip, "may not be unspecified (0.0.0.0)");
         else if (b[0] == 127)
-            api_err_invalid(e, field, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)");
+            api_err_invalid(e, field, ip,
+                            "may not be in the loopback range (127.0.0.0/8, ::1/128)");
         else if (b[0] == 169 && b[1] == 254)
             api_err_invalid(e, field, ip,
                             "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
@@ -250,7 +255,8 @@ static void v_endpoint_ip(const char *ip, const char *field, api_errors_t *e)
         if (!memcmp(b, zero, 16))
             api_err_invalid(e, field, ip, "may not be unspecified (0.0.0.0)");
         else if (!memcmp(b, one, 16))
-            api_err_invalid(e, field, ip, "may not be in the loopback range (127.0.0.0/8, ::1/128)");
+            api_err_invalid(e, field, ip,
+                            "may not be in the loopback range (127.0.0.0/8, ::1/128)");
         else if (b[0] == 0xfe && (b[1] & 0xc0) == 0x80)
             api_err_invalid(e, field, ip,
                             "may not be in the link-local range (169.254.0.0/16, fe80::/10)");
@@ -273,7 +279,9 @@ static void v_endpoint_addresses(const cJSON *addrs, const char *path, api_error
     {
         v_endpoint_ip(j_str0(a, "ip"), fp(p, sizeof p, "%s[%d].ip", path, i), e);
         const char *h = j_str0(a, "hostname");
-        if (*h) err_msgs(e, fp(p, sizeof p, "%s[%d].hostname", path, i), h, msgs_dns1123_label(h, m), m);
+        if (*h)
+            err_msgs(e, fp(p, sizeof p, "%s[%d].hostname", path, i), h, msgs_dns1123_label(h, m),
+                     m);
         const char *node = j_str(a, "nodeName");
         if (node)
             err_msgs(e, fp(p, sizeof p, "%s[%d].nodeName", path, i), node,
@@ -376,7 +384,7 @@ static bool is_base64(const char *s)
             if (i < n - 2) return false;
             pad++;
         } else if (pad || !((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                             (c >= '0' && c <= '9') || c == '+' || c == '/')) {
+                            (c >= '0' && c <= '9') || c == '+' || c == '/')) {
             return false;
         }
     }
@@ -393,13 +401,13 @@ void v_secret(const cJSON *o, const cJSON *old, api_errors_t *e)
     {
         /* Kubernetes rejects these while decoding; picokube decodes late. */
         if (cJSON_IsString(it) && !is_base64(it->valuestring))
-            api_err_invalid(e, fp(p, sizeof p, "data[%s]", it->string), "",
-                            "illegal base64 data");
+            api_err_invalid(e, fp(p, sizeof p, "data[%s]", it->string), "", "illegal base64 data");
     }
     if (total / 4 * 3 > MAX_DATA_SIZE) api_err_too_long(e, "data", MAX_DATA_SIZE);
     const char *type = j_str0(o, "type");
     if (!strcmp(type, "kubernetes.io/service-account-token")) {
-        const char *sa = j_str(j_path(o, "metadata.annotations"), "kubernetes.io/service-account.name");
+        const char *sa =
+            j_str(j_path(o, "metadata.annotations"), "kubernetes.io/service-account.name");
         if (!sa || !*sa)
             api_err_required(e, "metadata.annotations[kubernetes.io/service-account.name]", "");
     } else if (!strcmp(type, "kubernetes.io/dockerconfigjson")) {
@@ -492,7 +500,9 @@ void v_node(const cJSON *o, const cJSON *old, api_errors_t *e)
                             "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)");
         i++;
     }
-    if (i > 2) api_err_invalid(e, "spec.podCIDRs", "", "may specify no more than one CIDR for each IP family");
+    if (i > 2)
+        api_err_invalid(e, "spec.podCIDRs", "",
+                        "may specify no more than one CIDR for each IP family");
     if (!old) return;
     const cJSON *ospec = j_get(old, "spec");
     const cJSON *oc = j_get(ospec, "podCIDRs"), *nc = j_get(spec, "podCIDRs");
@@ -516,7 +526,8 @@ void v_event(const cJSON *o, const cJSON *old, api_errors_t *e)
     if (!j_has(o, "eventTime")) {
         if (!*ins) {
             if (*ns && strcmp(ns, "default"))
-                api_err_invalid(e, "involvedObject.namespace", ins, "does not match event.namespace");
+                api_err_invalid(e, "involvedObject.namespace", ins,
+                                "does not match event.namespace");
         } else if (strcmp(ns, ins)) {
             api_err_invalid(e, "involvedObject.namespace", ins, "does not match event.namespace");
         }
@@ -575,6 +586,7 @@ void v_binding(const cJSON *o, const cJSON *old, api_errors_t *e)
     const cJSON *target = j_get(o, "target");
     const char *kind = j_str0(target, "kind");
     if (*kind && strcmp(kind, "Node"))
-        api_err_not_supported(e, "target.kind", kind, (const char *const[]){"Node", "<empty>", NULL});
+        api_err_not_supported(e, "target.kind", kind,
+                              (const char *const[]){"Node", "<empty>", NULL});
     if (!*j_str0(target, "name")) api_err_required(e, "target.name", "");
 }

@@ -36,12 +36,37 @@ static void v_enum(const cJSON *o, const char *key, const char *field, const cha
 
 /* ------------------------------------------------------------------ volumes */
 
-static const char *const volume_types[] = {
-    "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "configMap", "csi",
-    "downwardAPI", "emptyDir", "ephemeral", "fc", "flexVolume", "flocker", "gcePersistentDisk",
-    "gitRepo", "glusterfs", "hostPath", "image", "iscsi", "nfs", "persistentVolumeClaim",
-    "photonPersistentDisk", "portworxVolume", "projected", "quobyte", "rbd", "scaleIO", "secret",
-    "storageos", "vsphereVolume", NULL};
+static const char *const volume_types[] = {"awsElasticBlockStore",
+                                           "azureDisk",
+                                           "azureFile",
+                                           "cephfs",
+                                           "cinder",
+                                           "configMap",
+                                           "csi",
+                                           "downwardAPI",
+                                           "emptyDir",
+                                           "ephemeral",
+                                           "fc",
+                                           "flexVolume",
+                                           "flocker",
+                                           "gcePersistentDisk",
+                                           "gitRepo",
+                                           "glusterfs",
+                                           "hostPath",
+                                           "image",
+                                           "iscsi",
+                                           "nfs",
+                                           "persistentVolumeClaim",
+                                           "photonPersistentDisk",
+                                           "portworxVolume",
+                                           "projected",
+                                           "quobyte",
+                                           "rbd",
+                                           "scaleIO",
+                                           "secret",
+                                           "storageos",
+                                           "vsphereVolume",
+                                           NULL};
 
 static void v_mode(const cJSON *o, const char *key, const char *field, api_errors_t *e)
 {
@@ -72,19 +97,22 @@ static size_t v_volume_source(const cJSON *vol, const char *path, api_errors_t *
     }
     const cJSON *src = j_get(vol, first);
     if (!strcmp(first, "hostPath")) {
-        if (!*j_str0(src, "path")) api_err_required(e, fp(p, sizeof p, "%s.hostPath.path", path), "");
+        if (!*j_str0(src, "path"))
+            api_err_required(e, fp(p, sizeof p, "%s.hostPath.path", path), "");
     } else if (!strcmp(first, "secret")) {
         if (!*j_str0(src, "secretName"))
             api_err_required(e, fp(p, sizeof p, "%s.secret.secretName", path), "");
         v_mode(src, "defaultMode", fp(p, sizeof p, "%s.secret.defaultMode", path), e);
     } else if (!strcmp(first, "configMap")) {
-        if (!*j_str0(src, "name")) api_err_required(e, fp(p, sizeof p, "%s.configMap.name", path), "");
+        if (!*j_str0(src, "name"))
+            api_err_required(e, fp(p, sizeof p, "%s.configMap.name", path), "");
         v_mode(src, "defaultMode", fp(p, sizeof p, "%s.configMap.defaultMode", path), e);
     } else if (!strcmp(first, "persistentVolumeClaim")) {
         if (!*j_str0(src, "claimName"))
             api_err_required(e, fp(p, sizeof p, "%s.persistentVolumeClaim.claimName", path), "");
     } else if (!strcmp(first, "nfs")) {
-        if (!*j_str0(src, "server")) api_err_required(e, fp(p, sizeof p, "%s.nfs.server", path), "");
+        if (!*j_str0(src, "server"))
+            api_err_required(e, fp(p, sizeof p, "%s.nfs.server", path), "");
         if (!*j_str0(src, "path")) api_err_required(e, fp(p, sizeof p, "%s.nfs.path", path), "");
     }
     return e->n - before;
@@ -413,7 +441,8 @@ static void v_containers(const cJSON *spec, const cJSON *vols, const char *path,
     char p[FP_MAX], cp[FP_MAX];
     const cJSON *containers = j_get(spec, "containers");
     const cJSON *inits = j_get(spec, "initContainers");
-    if (j_len(spec, "containers") == 0) api_err_required(e, fp(p, sizeof p, "%s.containers", path), "");
+    if (j_len(spec, "containers") == 0)
+        api_err_required(e, fp(p, sizeof p, "%s.containers", path), "");
     cJSON *names = cJSON_CreateObject();
     if (!names) {
         e->oom = true;
@@ -473,7 +502,9 @@ static void v_tolerations(const cJSON *tols, const char *path, api_errors_t *e)
     {
         const char *key = j_str0(t, "key"), *op = j_str0(t, "operator");
         const char *value = j_str0(t, "value"), *effect = j_str0(t, "effect");
-        if (*key) err_msgs(e, fp(p, sizeof p, "%s[%d].key", path, i), key, msgs_qualified_name(key, m), m);
+        if (*key)
+            err_msgs(e, fp(p, sizeof p, "%s[%d].key", path, i), key, msgs_qualified_name(key, m),
+                     m);
         if (!*key && strcmp(op, "Exists"))
             api_err_invalid(e, fp(p, sizeof p, "%s[%d].operator", path, i), op,
                             "operator must be Exists when `key` is empty, which means \"match all "
@@ -607,7 +638,8 @@ static void v_pod_update(const cJSON *pod, const cJSON *old, api_errors_t *e)
         }
     }
     double nd, od;
-    bool has_n = j_num(ns, "activeDeadlineSeconds", &nd), has_o = j_num(os, "activeDeadlineSeconds", &od);
+    bool has_n = j_num(ns, "activeDeadlineSeconds", &nd),
+         has_o = j_num(os, "activeDeadlineSeconds", &od);
     if (has_n) {
         if (nd < 0 || nd > 2147483647) {
             api_err_invalid_int(e, "spec.activeDeadlineSeconds", (long long)nd,

@@ -156,8 +156,10 @@ static void on_signal(uv_signal_t *h, int signum)
     apiserver_stop(sv->api, api_stopped, sv);
 }
 
+/* Node heartbeats and leader elections: memory only, on the leader. */
 static const char *const volatile_prefixes[] = {
     "/registry/leases/kube-node-lease/",
+    "/registry/leases/kube-system/",
     NULL,
 };
 

@@ -123,7 +123,8 @@ static void test_service_defaults(void **state)
     assert_int_equal(N(s, "spec.ports[2].targetPort"), 53);
     cJSON_Delete(s);
 
-    s = J("{\"spec\":{\"type\":\"NodePort\",\"sessionAffinity\":\"ClientIP\",\"ports\":[{\"port\":80}]}}");
+    s = J("{\"spec\":{\"type\":\"NodePort\",\"sessionAffinity\":\"ClientIP\",\"ports\":[{\"port\":"
+          "80}]}}");
     api_default("Service", s);
     assert_string_equal(S(s, "spec.externalTrafficPolicy"), "Cluster");
     assert_int_equal(N(s, "spec.sessionAffinityConfig.clientIP.timeoutSeconds"), 10800);
@@ -236,7 +237,8 @@ static void test_prepare_create(void **state)
                                "\"cpu\":\"500m\"}}"),
                         "Burstable");
 
-    cJSON *d = J("{\"metadata\":{\"name\":\"d\"},\"spec\":{\"replicas\":2},\"status\":{\"replicas\":9}}");
+    cJSON *d =
+        J("{\"metadata\":{\"name\":\"d\"},\"spec\":{\"replicas\":2},\"status\":{\"replicas\":9}}");
     api_prepare_create(api_resource_lookup("apps", "v1", "deployments"), d);
     assert_int_equal(api_meta_generation(d), 1);
     assert_int_equal(cJSON_GetArraySize(at(d, "status")), 0);
@@ -253,7 +255,8 @@ static void test_prepare_create(void **state)
     assert_string_equal(S(svc, "spec.ipFamilies[0]"), "IPv4");
     cJSON_Delete(svc);
 
-    cJSON *node = J("{\"metadata\":{\"name\":\"n1\"},\"status\":{\"nodeInfo\":{\"kubeletVersion\":\"v1\"}}}");
+    cJSON *node =
+        J("{\"metadata\":{\"name\":\"n1\"},\"status\":{\"nodeInfo\":{\"kubeletVersion\":\"v1\"}}}");
     api_prepare_create(api_resource_lookup("", "v1", "nodes"), node);
     assert_string_equal(S(node, "status.nodeInfo.kubeletVersion"), "v1");
     cJSON_Delete(node);
@@ -272,7 +275,8 @@ static void test_prepare_update(void **state)
                    "\"status\":{\"observedGeneration\":4,\"replicas\":2}}");
     /* A spec change bumps the generation; status writes to the main
      * resource are ignored. */
-    cJSON *o = J("{\"metadata\":{\"name\":\"d\"},\"spec\":{\"replicas\":3},\"status\":{\"replicas\":0}}");
+    cJSON *o =
+        J("{\"metadata\":{\"name\":\"d\"},\"spec\":{\"replicas\":3},\"status\":{\"replicas\":0}}");
     assert_int_equal(api_prepare_update(deps, o, old, false), 0);
     assert_int_equal(api_meta_generation(o), 5);
     assert_int_equal(N(o, "status.replicas"), 2);
@@ -283,7 +287,8 @@ static void test_prepare_update(void **state)
     assert_int_equal(api_meta_generation(o), 4);
     cJSON_Delete(o);
     /* A status write keeps the stored spec and generation. */
-    o = J("{\"metadata\":{\"name\":\"d\",\"generation\":1},\"spec\":{\"replicas\":9},\"status\":{\"replicas\":3}}");
+    o = J("{\"metadata\":{\"name\":\"d\",\"generation\":1},\"spec\":{\"replicas\":9},\"status\":{"
+          "\"replicas\":3}}");
     api_prepare_update(deps, o, old, true);
     assert_int_equal(N(o, "spec.replicas"), 2);
     assert_int_equal(N(o, "status.replicas"), 3);
@@ -327,9 +332,9 @@ static void test_prepare_update(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_pod_defaults),     cmocka_unit_test(test_service_defaults),
+        cmocka_unit_test(test_pod_defaults),      cmocka_unit_test(test_service_defaults),
         cmocka_unit_test(test_workload_defaults), cmocka_unit_test(test_other_defaults),
-        cmocka_unit_test(test_prepare_create),   cmocka_unit_test(test_prepare_update),
+        cmocka_unit_test(test_prepare_create),    cmocka_unit_test(test_prepare_update),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

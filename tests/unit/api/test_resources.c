@@ -86,10 +86,18 @@ static void test_lookup_by_kind_and_short_name(void **state)
     assert_string_equal(api_resource_by_gvk("v1", "Service")->resource, "services");
     assert_null(api_resource_by_gvk("apps/v1", "Service"));
     static const char *const pairs[][2] = {
-        {"po", "pods"},       {"svc", "services"},    {"deploy", "deployments"},
-        {"rs", "replicasets"}, {"rc", "replicationcontrollers"}, {"ns", "namespaces"},
-        {"no", "nodes"},      {"cm", "configmaps"},   {"ep", "endpoints"},
-        {"ev", "events"},     {"sa", "serviceaccounts"}, {"ds", "daemonsets"},
+        {"po", "pods"},
+        {"svc", "services"},
+        {"deploy", "deployments"},
+        {"rs", "replicasets"},
+        {"rc", "replicationcontrollers"},
+        {"ns", "namespaces"},
+        {"no", "nodes"},
+        {"cm", "configmaps"},
+        {"ep", "endpoints"},
+        {"ev", "events"},
+        {"sa", "serviceaccounts"},
+        {"ds", "daemonsets"},
     };
     for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
         const api_resource_t *r = api_resource_by_short_name(pairs[i][0]);
@@ -220,8 +228,8 @@ static void test_route_verbs(void **state)
 static const cJSON *find_resource(const cJSON *list, const char *name)
 {
     const cJSON *e;
-    cJSON_ArrayForEach(e, cJSON_GetObjectItem(list, "resources")) if (!strcmp(str_at(e, "name"),
-                                                                             name)) return e;
+    cJSON_ArrayForEach(
+        e, cJSON_GetObjectItem(list, "resources")) if (!strcmp(str_at(e, "name"), name)) return e;
     return NULL;
 }
 
@@ -241,7 +249,8 @@ static void test_discovery_versions_and_groups(void **state)
     (void)state;
     cJSON *v = api_discovery_versions("10.0.0.1:6443");
     assert_string_equal(str_at(v, "kind"), "APIVersions");
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(v, "versions"), 0)->valuestring, "v1");
+    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItem(v, "versions"), 0)->valuestring,
+                        "v1");
     const cJSON *cidr = cJSON_GetArrayItem(cJSON_GetObjectItem(v, "serverAddressByClientCIDRs"), 0);
     assert_string_equal(str_at(cidr, "clientCIDR"), "0.0.0.0/0");
     assert_string_equal(str_at(cidr, "serverAddress"), "10.0.0.1:6443");
@@ -369,7 +378,8 @@ static void test_meta_accessors(void **state)
     assert_int_equal(api_meta_set_str(e, "name", "x"), 0);
     assert_string_equal(api_meta_name(e), "x");
     assert_int_equal(api_meta_set_annotation(e, "k", "v"), 0);
-    assert_int_equal(api_meta_add_owner_ref(e, "apps/v1", "ReplicaSet", "rs", "uid1", true, true), 0);
+    assert_int_equal(api_meta_add_owner_ref(e, "apps/v1", "ReplicaSet", "rs", "uid1", true, true),
+                     0);
     const cJSON *ref = api_meta_controller_ref(e);
     assert_string_equal(str_at(ref, "apiVersion"), "apps/v1");
     assert_true(cJSON_IsTrue(cJSON_GetObjectItem(ref, "blockOwnerDeletion")));
@@ -447,7 +457,8 @@ static void test_status_resource_errors(void **state)
     cJSON_Delete(s);
 
     s = api_status_method_not_allowed("", "bindings", "get");
-    assert_status(s, 405, "MethodNotAllowed", "get is not supported on resources of kind \"bindings\"");
+    assert_status(s, 405, "MethodNotAllowed",
+                  "get is not supported on resources of kind \"bindings\"");
     cJSON_Delete(s);
 }
 
@@ -475,7 +486,8 @@ static void test_status_other_errors(void **state)
     cJSON_Delete(s);
     s = api_status_internal("disk full");
     assert_status(s, 500, "InternalError", "Internal error occurred: disk full");
-    const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "details"), "causes"), 0);
+    const cJSON *c =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "details"), "causes"), 0);
     assert_string_equal(str_at(c, "message"), "disk full");
     cJSON_Delete(s);
     s = api_status_timeout("request did not complete within 60s", 2);
@@ -496,7 +508,8 @@ static void test_status_invalid(void **state)
     api_errors_t e = API_ERRORS_INIT;
     api_err_required(&e, "spec.containers[0].image", NULL);
     cJSON *s = api_status_invalid("", "Pod", "web", &e);
-    assert_status(s, 422, "Invalid", "Pod \"web\" is invalid: spec.containers[0].image: Required value");
+    assert_status(s, 422, "Invalid",
+                  "Pod \"web\" is invalid: spec.containers[0].image: Required value");
     const cJSON *d = cJSON_GetObjectItem(s, "details");
     assert_string_equal(str_at(d, "kind"), "Pod");
     const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItem(d, "causes"), 0);

@@ -36,8 +36,10 @@ static const char *check(const char *kind, const char *json, const char *old_jso
     }
     assert_int_equal(api_default(kind, o), 0);
     const api_resource_t *r = api_resource_by_kind(NULL, kind);
-    if (r && old) assert_int_equal(api_prepare_update(r, o, old, false), 0);
-    else if (r) assert_int_equal(api_prepare_create(r, o), 0);
+    if (r && old)
+        assert_int_equal(api_prepare_update(r, o, old, false), 0);
+    else if (r)
+        assert_int_equal(api_prepare_create(r, o), 0);
     api_errors_t e = API_ERRORS_INIT;
     int n = api_validate(kind, o, old, &e);
     assert_int_equal(n, (int)e.n);
@@ -80,8 +82,9 @@ static void test_meta_names(void **state)
            "[" CTR "]}}",
            NULL, "metadata.name: Invalid value: \"Web_1\": " SUBDOMAIN_MSG);
     /* A generateName may end in '-'. */
-    EXPECT("ConfigMap", "{\"metadata\":{\"name\":\"cm-x1\",\"generateName\":\"cm-\",\"namespace\":\"d\"}}",
-           NULL, "");
+    EXPECT("ConfigMap",
+           "{\"metadata\":{\"name\":\"cm-x1\",\"generateName\":\"cm-\",\"namespace\":\"d\"}}", NULL,
+           "");
     EXPECT("Namespace", "{\"metadata\":{\"name\":\"my.ns\"}}", NULL,
            "metadata.name: Invalid value: \"my.ns\": must not contain dots");
     EXPECT("Namespace", "{\"metadata\":{\"name\":\"Team\"}}", NULL,
@@ -101,7 +104,8 @@ static void test_meta_names(void **state)
     long_name[254] = '\0';
     char json[512], want[512];
     snprintf(json, sizeof json, "{\"metadata\":{\"name\":\"%s\",\"namespace\":\"d\"}}", long_name);
-    snprintf(want, sizeof want, "metadata.name: Invalid value: \"%s\": must be no more than 253 characters",
+    snprintf(want, sizeof want,
+             "metadata.name: Invalid value: \"%s\": must be no more than 253 characters",
              long_name);
     EXPECT("ConfigMap", json, NULL, want);
 }
@@ -112,10 +116,10 @@ static void test_meta_labels_annotations(void **state)
     EXPECT("ConfigMap",
            "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"labels\":{\"-bad\":\"x\"}}}", NULL,
            "metadata.labels: Invalid value: \"-bad\": " QNAME_MSG);
-    EXPECT("ConfigMap",
-           "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"labels\":{\"Example.com/x\":\"v\"}}}",
-           NULL,
-           "metadata.labels: Invalid value: \"Example.com/x\": prefix part " SUBDOMAIN_MSG);
+    EXPECT(
+        "ConfigMap",
+        "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"labels\":{\"Example.com/x\":\"v\"}}}",
+        NULL, "metadata.labels: Invalid value: \"Example.com/x\": prefix part " SUBDOMAIN_MSG);
     EXPECT("ConfigMap",
            "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"labels\":{\"a/b/c\":\"v\"}}}", NULL,
            "metadata.labels: Invalid value: \"a/b/c\": a qualified name must consist of "
@@ -129,18 +133,21 @@ static void test_meta_labels_annotations(void **state)
            "consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "
            "alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for "
            "validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')");
-    EXPECT("ConfigMap",
-           "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"labels\":{\"example.com/app\":\"\","
-           "\"app.kubernetes.io/name\":\"web-1.2_x\"},\"annotations\":{\"Example.COM/Note\":\"x\"}}}",
-           NULL, "");
+    EXPECT(
+        "ConfigMap",
+        "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"labels\":{\"example.com/app\":\"\","
+        "\"app.kubernetes.io/name\":\"web-1.2_x\"},\"annotations\":{\"Example.COM/Note\":\"x\"}}}",
+        NULL, "");
     /* 256 KiB of annotations at most. */
     size_t big = 262144;
     char *json = malloc(big + 200);
     assert_non_null(json);
-    int n = sprintf(json, "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"annotations\":{\"a\":\"");
+    int n = sprintf(json,
+                    "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"annotations\":{\"a\":\"");
     memset(json + n, 'x', big);
     strcpy(json + n + big, "\"}}}");
-    EXPECT("ConfigMap", json, NULL, "metadata.annotations: Too long: must have at most 262144 bytes");
+    EXPECT("ConfigMap", json, NULL,
+           "metadata.annotations: Too long: must have at most 262144 bytes");
     free(json);
     EXPECT("ConfigMap",
            "{\"metadata\":{\"name\":\"c\",\"namespace\":\"d\",\"ownerReferences\":[{\"apiVersion\":"
@@ -184,7 +191,9 @@ static void test_pod_containers(void **state)
     EXPECT("Pod", POD("{\"containers\":[" CTR "],\"restartPolicy\":\"Sometimes\"}"), NULL,
            "spec.restartPolicy: Unsupported value: \"Sometimes\": supported values: \"Always\", "
            "\"OnFailure\", \"Never\"");
-    EXPECT("Pod", POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"imagePullPolicy\":\"Sometimes\"}]}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"imagePullPolicy\":\"Sometimes\"}"
+               "]}"),
            NULL,
            "spec.containers[0].imagePullPolicy: Unsupported value: \"Sometimes\": supported "
            "values: \"Always\", \"IfNotPresent\", \"Never\"");
@@ -199,12 +208,16 @@ static void test_pod_containers(void **state)
 static void test_pod_ports(void **state)
 {
     (void)state;
-    EXPECT("Pod", POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"ports\":[{\"containerPort\":70000}]}]}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"ports\":[{\"containerPort\":"
+               "70000}]}]}"),
            NULL,
            "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and "
            "65535, inclusive");
-    EXPECT("Pod", POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"ports\":[{\"name\":\"http\"}]}]}"),
-           NULL, "spec.containers[0].ports[0].containerPort: Required value");
+    EXPECT(
+        "Pod",
+        POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"ports\":[{\"name\":\"http\"}]}]}"),
+        NULL, "spec.containers[0].ports[0].containerPort: Required value");
     EXPECT("Pod",
            POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"ports\":[{\"containerPort\":53,"
                "\"protocol\":\"ICMP\"}]}]}"),
@@ -228,7 +241,8 @@ static void test_pod_ports(void **state)
            NULL, "spec.containers[1].ports[0].hostPort: Duplicate value: \"8080/TCP\"");
 }
 
-#define RES_POD(res) POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"resources\":" res "}]}")
+#define RES_POD(res)                                                                               \
+    POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"resources\":" res "}]}")
 
 static void test_pod_resources(void **state)
 {
@@ -236,13 +250,15 @@ static void test_pod_resources(void **state)
     EXPECT("Pod", RES_POD("{\"requests\":{\"cpu\":\"2\"},\"limits\":{\"cpu\":\"1\"}}"), NULL,
            "spec.containers[0].resources.requests: Invalid value: \"2\": must be less than or "
            "equal to cpu limit of 1");
-    EXPECT("Pod", RES_POD("{\"requests\":{\"cpu\":\"1500m\",\"memory\":\"1Gi\"},\"limits\":{\"cpu\":"
-                          "\"1\",\"memory\":\"2Gi\"}}"),
+    EXPECT("Pod",
+           RES_POD("{\"requests\":{\"cpu\":\"1500m\",\"memory\":\"1Gi\"},\"limits\":{\"cpu\":"
+                   "\"1\",\"memory\":\"2Gi\"}}"),
            NULL,
            "spec.containers[0].resources.requests: Invalid value: \"1500m\": must be less than or "
            "equal to cpu limit of 1");
-    EXPECT("Pod", RES_POD("{\"requests\":{\"cpu\":\"1000m\",\"memory\":\"64Mi\"},\"limits\":{\"cpu\":"
-                          "1,\"memory\":\"128Mi\"}}"),
+    EXPECT("Pod",
+           RES_POD("{\"requests\":{\"cpu\":\"1000m\",\"memory\":\"64Mi\"},\"limits\":{\"cpu\":"
+                   "1,\"memory\":\"128Mi\"}}"),
            NULL, "");
     EXPECT("Pod", RES_POD("{\"limits\":{\"cpu\":\"-1\"}}"), NULL,
            "[spec.containers[0].resources.limits[cpu]: Invalid value: \"-1\": must be greater than "
@@ -262,27 +278,31 @@ static void test_pod_resources(void **state)
 static void test_pod_env_and_volumes(void **state)
 {
     (void)state;
-    EXPECT("Pod", POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"env\":[{\"name\":\"A=B\"}]}]}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"env\":[{\"name\":\"A=B\"}]}]}"),
            NULL,
            "spec.containers[0].env[0].name: Invalid value: \"A=B\": a valid environment variable "
            "name must consist only of printable ASCII characters other than '='");
-    EXPECT("Pod", POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"env\":[{\"value\":\"v\"}]}]}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"env\":[{\"value\":\"v\"}]}]}"),
            NULL,
            "[spec.containers[0].env[0].name: Required value, spec.containers[0].env[0].name: "
            "Invalid value: \"\": environment variable name must be non-empty]");
-    EXPECT("Pod", POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"env\":[{\"name\":\"my.env-1\","
-                      "\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"cm\"}}}]}]}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"env\":[{\"name\":\"my.env-1\","
+               "\"valueFrom\":{\"configMapKeyRef\":{\"name\":\"cm\"}}}]}]}"),
            NULL, "spec.containers[0].env[0].valueFrom.configMapKeyRef.key: Required value");
     EXPECT("Pod",
            POD("{\"containers\":[{\"name\":\"a\",\"image\":\"x\",\"volumeMounts\":[{\"name\":"
                "\"data\",\"mountPath\":\"/data\"}]}]}"),
            NULL, "spec.containers[0].volumeMounts[0].name: Not found: \"data\"");
-    EXPECT("Pod",
-           POD("{\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}}],\"containers\":[{\"name\":\"a\","
-               "\"image\":\"x\",\"volumeMounts\":[{\"name\":\"data\",\"mountPath\":\"/data\"},{"
-               "\"name\":\"data\",\"mountPath\":\"/data\"}]}]}"),
-           NULL,
-           "spec.containers[0].volumeMounts[1].mountPath: Invalid value: \"/data\": must be unique");
+    EXPECT(
+        "Pod",
+        POD("{\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}}],\"containers\":[{\"name\":\"a\","
+            "\"image\":\"x\",\"volumeMounts\":[{\"name\":\"data\",\"mountPath\":\"/data\"},{"
+            "\"name\":\"data\",\"mountPath\":\"/data\"}]}]}"),
+        NULL,
+        "spec.containers[0].volumeMounts[1].mountPath: Invalid value: \"/data\": must be unique");
     EXPECT("Pod",
            POD("{\"volumes\":[{\"name\":\"data\",\"emptyDir\":{}},{\"name\":\"data\",\"emptyDir\":{"
                "}}],\"containers\":[" CTR "]}"),
@@ -299,11 +319,15 @@ static void test_pod_env_and_volumes(void **state)
 static void test_pod_tolerations(void **state)
 {
     (void)state;
-    EXPECT("Pod", POD("{\"containers\":[" CTR "],\"tolerations\":[{\"key\":\"k\",\"effect\":\"Sometimes\"}]}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[" CTR
+               "],\"tolerations\":[{\"key\":\"k\",\"effect\":\"Sometimes\"}]}"),
            NULL,
            "spec.tolerations[0].effect: Unsupported value: \"Sometimes\": supported values: "
            "\"NoSchedule\", \"PreferNoSchedule\", \"NoExecute\"");
-    EXPECT("Pod", POD("{\"containers\":[" CTR "],\"tolerations\":[{\"operator\":\"Equal\",\"value\":\"v\"}]}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[" CTR
+               "],\"tolerations\":[{\"operator\":\"Equal\",\"value\":\"v\"}]}"),
            NULL,
            "spec.tolerations[0].operator: Invalid value: \"Equal\": operator must be Exists when "
            "`key` is empty, which means \"match all values and all keys\"");
@@ -313,15 +337,20 @@ static void test_pod_update(void **state)
 {
     (void)state;
     const char *old = POD("{\"containers\":[" CTR "],\"activeDeadlineSeconds\":100}");
-    EXPECT("Pod", POD("{\"containers\":[{\"name\":\"app\",\"image\":\"nginx:1.26\"}],\"activeDeadlineSeconds\":50}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[{\"name\":\"app\",\"image\":\"nginx:1.26\"}],"
+               "\"activeDeadlineSeconds\":50}"),
            old, "");
     EXPECT("Pod", POD("{\"containers\":[" CTR "],\"activeDeadlineSeconds\":200}"), old,
            "spec.activeDeadlineSeconds: Invalid value: 200: must be less than or equal to previous "
            "value");
-    EXPECT("Pod", POD("{\"containers\":[" CTR ",{\"name\":\"b\",\"image\":\"x\"}],\"activeDeadlineSeconds\":100}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[" CTR
+               ",{\"name\":\"b\",\"image\":\"x\"}],\"activeDeadlineSeconds\":100}"),
            old, "spec.containers: Forbidden: pod updates may not add or remove containers");
-    const char *m = check("Pod", POD("{\"containers\":[" CTR "],\"activeDeadlineSeconds\":100,"
-                                     "\"restartPolicy\":\"Never\"}"),
+    const char *m = check("Pod",
+                          POD("{\"containers\":[" CTR "],\"activeDeadlineSeconds\":100,"
+                              "\"restartPolicy\":\"Never\"}"),
                           old);
     const char *want = "spec: Forbidden: pod updates may not change fields other than "
                        "`spec.containers[*].image`,`spec.initContainers[*].image`,"
@@ -333,8 +362,9 @@ static void test_pod_update(void **state)
     /* Tolerations may be added, not removed. */
     const char *told = POD("{\"containers\":[" CTR "],\"tolerations\":[{\"key\":\"a\",\"operator\":"
                            "\"Exists\"}]}");
-    EXPECT("Pod", POD("{\"containers\":[" CTR "],\"tolerations\":[{\"key\":\"a\",\"operator\":"
-                      "\"Exists\"},{\"key\":\"b\",\"operator\":\"Exists\"}]}"),
+    EXPECT("Pod",
+           POD("{\"containers\":[" CTR "],\"tolerations\":[{\"key\":\"a\",\"operator\":"
+               "\"Exists\"},{\"key\":\"b\",\"operator\":\"Exists\"}]}"),
            told, "");
     EXPECT("Pod", POD("{\"containers\":[" CTR "],\"tolerations\":[]}"), told,
            "spec.tolerations: Forbidden: existing toleration can not be modified except its "
@@ -351,17 +381,19 @@ static void test_service(void **state)
     EXPECT("Service", SVC("{\"selector\":{\"app\":\"web\"},\"ports\":[{\"port\":80}]}"), NULL, "");
     EXPECT("Service", SVC("{}"), NULL, "spec.ports: Required value");
     EXPECT("Service", SVC("{\"clusterIP\":\"None\"}"), NULL, "");
-    EXPECT("Service", SVC("{\"type\":\"ExternalName\",\"externalName\":\"db.example.com.\"}"), NULL, "");
+    EXPECT("Service", SVC("{\"type\":\"ExternalName\",\"externalName\":\"db.example.com.\"}"), NULL,
+           "");
     /* targetPort defaults to port, and is checked too. */
     EXPECT("Service", SVC("{\"ports\":[{\"port\":0}]}"), NULL,
            "[spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, inclusive, "
            "spec.ports[0].targetPort: Invalid value: 0: must be between 1 and 65535, inclusive]");
     EXPECT("Service", SVC("{\"ports\":[{\"port\":80},{\"port\":443}]}"), NULL,
            "[spec.ports[0].name: Required value, spec.ports[1].name: Required value]");
-    EXPECT("Service", SVC("{\"ports\":[{\"port\":80,\"name\":\"http\"},{\"port\":443,\"name\":\"http\"}]}"),
+    EXPECT("Service",
+           SVC("{\"ports\":[{\"port\":80,\"name\":\"http\"},{\"port\":443,\"name\":\"http\"}]}"),
            NULL, "spec.ports[1].name: Duplicate value: \"http\"");
-    EXPECT("Service", SVC("{\"ports\":[{\"port\":80,\"name\":\"a\"},{\"port\":80,\"name\":\"b\"}]}"),
-           NULL,
+    EXPECT("Service",
+           SVC("{\"ports\":[{\"port\":80,\"name\":\"a\"},{\"port\":80,\"name\":\"b\"}]}"), NULL,
            "spec.ports[1]: Duplicate value: core.ServicePort{Name:\"\", Protocol:\"TCP\", "
            "AppProtocol:(*string)(nil), Port:80, TargetPort:intstr.IntOrString{Type:0, IntVal:0, "
            "StrVal:\"\"}, NodePort:0}");
@@ -370,11 +402,12 @@ static void test_service(void **state)
            "\"ExternalName\", \"LoadBalancer\", \"NodePort\"");
     EXPECT("Service", SVC("{\"ports\":[{\"port\":80,\"nodePort\":30080}]}"), NULL,
            "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'");
-    EXPECT("Service", SVC("{\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":80}]}"), NULL,
+    EXPECT("Service", SVC("{\"type\":\"NodePort\",\"ports\":[{\"port\":80,\"nodePort\":80}]}"),
+           NULL,
            "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. "
            "The range of valid ports is 30000-32767");
-    EXPECT("Service", SVC("{\"type\":\"NodePort\",\"clusterIP\":\"None\",\"ports\":[{\"port\":80}]}"),
-           NULL,
+    EXPECT("Service",
+           SVC("{\"type\":\"NodePort\",\"clusterIP\":\"None\",\"ports\":[{\"port\":80}]}"), NULL,
            "spec.clusterIPs[0]: Invalid value: \"None\": may not be set to 'None' for NodePort "
            "services");
     EXPECT("Service", SVC("{\"ports\":[{\"port\":80,\"targetPort\":\"my_port\"}]}"), NULL,
@@ -409,7 +442,8 @@ static void test_service_update(void **state)
     cJSON *old_o = cJSON_Parse(np_old);
     api_default("Service", o);
     api_prepare_update(api_resource_lookup("", "v1", "services"), o, old_o, false);
-    const cJSON *port = cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "ports"), 0);
+    const cJSON *port =
+        cJSON_GetArrayItem(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "spec"), "ports"), 0);
     assert_int_equal(cJSON_GetObjectItem(port, "nodePort")->valueint, 30080);
     cJSON_Delete(o);
     cJSON_Delete(old_o);
@@ -417,29 +451,34 @@ static void test_service_update(void **state)
 
 /* ------------------------------------------------------------- apps kinds */
 
-#define TMPL(labels) "\"template\":{\"metadata\":{\"labels\":" labels "},\"spec\":{\"containers\":[" CTR "]}}"
+#define TMPL(labels)                                                                               \
+    "\"template\":{\"metadata\":{\"labels\":" labels "},\"spec\":{\"containers\":[" CTR "]}}"
 #define DEP(spec) "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":" spec "}"
 
 static void test_deployment(void **state)
 {
     (void)state;
-    EXPECT("Deployment", DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
+    EXPECT("Deployment",
+           DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
            NULL, "");
     EXPECT("Deployment",
            DEP("{\"selector\":{\"matchLabels\":{\"app\":\"api\"}}," TMPL("{\"app\":\"web\"}") "}"),
            NULL,
            "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: "
            "`selector` does not match template `labels`");
-    EXPECT("Deployment", DEP("{" TMPL("{\"app\":\"web\"}") "}"), NULL, "spec.selector: Required value");
+    EXPECT("Deployment", DEP("{" TMPL("{\"app\":\"web\"}") "}"), NULL,
+           "spec.selector: Required value");
     EXPECT("Deployment",
-           DEP("{\"replicas\":-1,\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
+           DEP("{\"replicas\":-1,\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL(
+               "{\"app\":\"web\"}") "}"),
            NULL, "spec.replicas: Invalid value: -1: must be greater than or equal to 0");
     EXPECT("Deployment", DEP("{\"selector\":{}," TMPL("{\"app\":\"web\"}") "}"), NULL,
            "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), "
            "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for "
            "deployment");
     EXPECT("Deployment",
-           DEP("{\"selector\":{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"In\"}]}," TMPL("{\"app\":\"web\"}") "}"),
+           DEP("{\"selector\":{\"matchExpressions\":[{\"key\":\"app\",\"operator\":\"In\"}]}," TMPL(
+               "{\"app\":\"web\"}") "}"),
            NULL,
            "[spec.selector.matchExpressions[0].values: Required value: must be specified when "
            "`operator` is 'In' or 'NotIn', spec.selector: Invalid value: v1.LabelSelector{"
@@ -454,17 +493,19 @@ static void test_deployment(void **state)
            "spec.template.spec.restartPolicy: Unsupported value: \"Never\": supported values: "
            "\"Always\"");
     EXPECT("Deployment",
-           DEP("{\"strategy\":{\"type\":\"Canary\"},\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
+           DEP("{\"strategy\":{\"type\":\"Canary\"},\"selector\":{\"matchLabels\":{\"app\":\"web\"}"
+               "}," TMPL("{\"app\":\"web\"}") "}"),
            NULL,
            "spec.strategy: Unsupported value: apps.DeploymentStrategy{Type:\"Canary\", "
            "RollingUpdate:(*apps.RollingUpdateDeployment)(nil)}: supported values: \"Recreate\", "
            "\"RollingUpdate\"");
-    EXPECT("Deployment",
-           DEP("{\"strategy\":{\"rollingUpdate\":{\"maxUnavailable\":0,\"maxSurge\":0}},\"selector\""
-               ":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
-           NULL,
-           "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when "
-           "`maxSurge` is 0");
+    EXPECT(
+        "Deployment",
+        DEP("{\"strategy\":{\"rollingUpdate\":{\"maxUnavailable\":0,\"maxSurge\":0}},\"selector\""
+            ":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
+        NULL,
+        "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when "
+        "`maxSurge` is 0");
     EXPECT("Deployment",
            DEP("{\"strategy\":{\"rollingUpdate\":{\"maxUnavailable\":\"150%\"}},\"selector\":{"
                "\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
@@ -489,29 +530,35 @@ static void test_deployment(void **state)
 static void test_deployment_update(void **state)
 {
     (void)state;
-    const char *old = DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}");
-    EXPECT("Deployment", DEP("{\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
-           old, "");
+    const char *old =
+        DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}");
     EXPECT("Deployment",
-           DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web2\"}}," TMPL("{\"app\":\"web2\"}") "}"),
-           old,
-           "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":"
-           "\"web2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
+           DEP("{\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL(
+               "{\"app\":\"web\"}") "}"),
+           old, "");
+    EXPECT(
+        "Deployment",
+        DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web2\"}}," TMPL("{\"app\":\"web2\"}") "}"),
+        old,
+        "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string{\"app\":"
+        "\"web2\"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: field is immutable");
 }
 
 static void test_replicaset_rc_daemonset(void **state)
 {
     (void)state;
-    EXPECT("ReplicaSet", DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
+    EXPECT("ReplicaSet",
+           DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
            NULL, "");
-    EXPECT("ReplicaSet", DEP("{\"selector\":{\"matchLabels\":{\"app\":\"x\"}}," TMPL("{\"app\":\"web\"}") "}"),
+    EXPECT("ReplicaSet",
+           DEP("{\"selector\":{\"matchLabels\":{\"app\":\"x\"}}," TMPL("{\"app\":\"web\"}") "}"),
            NULL,
            "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: "
            "`selector` does not match template `labels`");
     /* An RC's selector defaults to its template's labels. */
     EXPECT("ReplicationController", DEP("{" TMPL("{\"app\":\"web\"}") "}"), NULL, "");
-    EXPECT("ReplicationController", DEP("{\"selector\":{\"app\":\"x\"}," TMPL("{\"app\":\"web\"}") "}"),
-           NULL,
+    EXPECT("ReplicationController",
+           DEP("{\"selector\":{\"app\":\"x\"}," TMPL("{\"app\":\"web\"}") "}"), NULL,
            "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: "
            "`selector` does not match template `labels`");
     EXPECT("ReplicationController",
@@ -520,7 +567,8 @@ static void test_replicaset_rc_daemonset(void **state)
            NULL,
            "spec.template.spec.activeDeadlineSeconds: Forbidden: activeDeadlineSeconds in "
            "ReplicationController is not Supported");
-    EXPECT("DaemonSet", DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
+    EXPECT("DaemonSet",
+           DEP("{\"selector\":{\"matchLabels\":{\"app\":\"web\"}}," TMPL("{\"app\":\"web\"}") "}"),
            NULL, "");
     EXPECT("DaemonSet",
            DEP("{\"updateStrategy\":{\"rollingUpdate\":{\"maxUnavailable\":1,\"maxSurge\":1}},"
@@ -528,11 +576,13 @@ static void test_replicaset_rc_daemonset(void **state)
            NULL,
            "spec.updateStrategy.rollingUpdate.maxSurge: Invalid value: 1: may not be set when "
            "maxUnavailable is non-zero");
-    EXPECT("DaemonSet", DEP("{\"selector\":{\"matchLabels\":{\"app\":\"x\"}}," TMPL("{\"app\":\"web\"}") "}"),
+    EXPECT("DaemonSet",
+           DEP("{\"selector\":{\"matchLabels\":{\"app\":\"x\"}}," TMPL("{\"app\":\"web\"}") "}"),
            NULL,
            "spec.template.metadata.labels: Invalid value: map[string]string{\"app\":\"web\"}: "
            "`selector` does not match template `labels`");
-    EXPECT("Scale", "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"replicas\":-1}}",
+    EXPECT("Scale",
+           "{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"replicas\":-1}}",
            NULL, "spec.replicas: Invalid value: -1: must be greater than or equal to 0");
 }
 
@@ -553,12 +603,14 @@ static void test_configmap_secret(void **state)
     EXPECT("ConfigMap", CM("\"data\":{\"k\":\"x\"},\"binaryData\":{\"k\":\"eA==\"}"), NULL,
            "[data[k]: Invalid value: \"k\": duplicate of key present in binaryData, binaryData[k]: "
            "Invalid value: \"k\": duplicate of key present in data]");
-    EXPECT("ConfigMap", CM("\"data\":{\"k\":\"y\"}"), CM("\"immutable\":true,\"data\":{\"k\":\"x\"}"),
+    EXPECT("ConfigMap", CM("\"data\":{\"k\":\"y\"}"),
+           CM("\"immutable\":true,\"data\":{\"k\":\"x\"}"),
            "[immutable: Forbidden: field is immutable when `immutable` is set, data: Forbidden: "
            "field is immutable when `immutable` is set]");
     EXPECT("Secret", CM("\"type\":\"kubernetes.io/tls\",\"data\":{\"tls.crt\":\"eA==\"}"), NULL,
            "data[tls.key]: Required value");
-    EXPECT("Secret", CM("\"data\":{\"k\":\"eA==\"}"), CM("\"type\":\"kubernetes.io/tls\",\"data\":{\"k\":\"eA==\"}"),
+    EXPECT("Secret", CM("\"data\":{\"k\":\"eA==\"}"),
+           CM("\"type\":\"kubernetes.io/tls\",\"data\":{\"k\":\"eA==\"}"),
            "type: Invalid value: \"Opaque\": field is immutable");
     EXPECT("Secret", CM("\"stringData\":{\"password\":\"s3cret\"}"), NULL, "");
 }
@@ -566,20 +618,28 @@ static void test_configmap_secret(void **state)
 static void test_namespace_node_lease(void **state)
 {
     (void)state;
-    EXPECT("Namespace", "{\"metadata\":{\"name\":\"team\"},\"spec\":{\"finalizers\":[\"foo\"]}}", NULL,
+    EXPECT("Namespace", "{\"metadata\":{\"name\":\"team\"},\"spec\":{\"finalizers\":[\"foo\"]}}",
+           NULL,
            "spec.finalizers: Invalid value: \"foo\": name is neither a standard finalizer name nor "
            "is it fully qualified");
     EXPECT("Namespace", "{\"metadata\":{\"name\":\"team\"}}", NULL, "");
-    EXPECT("Node", "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"taints\":[{\"key\":\"k\",\"effect\":\"Never\"}]}}",
+    EXPECT("Node",
+           "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"taints\":[{\"key\":\"k\",\"effect\":"
+           "\"Never\"}]}}",
            NULL,
            "spec.taints[0].effect: Unsupported value: \"Never\": supported values: \"NoSchedule\", "
            "\"PreferNoSchedule\", \"NoExecute\"");
-    EXPECT("Node", "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDRs\":[\"10.42.1.0/33\"]}}", NULL,
+    EXPECT("Node", "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDRs\":[\"10.42.1.0/33\"]}}",
+           NULL,
            "spec.podCIDRs[0]: Invalid value: \"10.42.1.0/33\": must be a valid CIDR value, (e.g. "
            "10.9.8.0/24 or 2001:db8::/64)");
-    EXPECT("Node", "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDR\":\"10.42.2.0/24\",\"podCIDRs\":[\"10.42.2.0/24\"]}}",
-           "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDR\":\"10.42.1.0/24\",\"podCIDRs\":[\"10.42.1.0/24\"]}}",
-           "spec.podCIDRs: Forbidden: node updates may not change podCIDR except from \"\" to valid");
+    EXPECT(
+        "Node",
+        "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDR\":\"10.42.2.0/"
+        "24\",\"podCIDRs\":[\"10.42.2.0/24\"]}}",
+        "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDR\":\"10.42.1.0/"
+        "24\",\"podCIDRs\":[\"10.42.1.0/24\"]}}",
+        "spec.podCIDRs: Forbidden: node updates may not change podCIDR except from \"\" to valid");
     EXPECT("Node", "{\"metadata\":{\"name\":\"n1\"},\"spec\":{\"podCIDRs\":[\"10.42.1.0/24\"]}}",
            "{\"metadata\":{\"name\":\"n1\"},\"spec\":{}}", "");
     EXPECT("Lease",
@@ -595,7 +655,8 @@ static void test_event_endpoints_slices(void **state)
     EXPECT("Event",
            "{\"metadata\":{\"name\":\"web.1\",\"namespace\":\"default\"},\"involvedObject\":{"
            "\"kind\":\"Pod\",\"name\":\"web\",\"namespace\":\"other\"},\"reason\":\"Started\"}",
-           NULL, "involvedObject.namespace: Invalid value: \"other\": does not match event.namespace");
+           NULL,
+           "involvedObject.namespace: Invalid value: \"other\": does not match event.namespace");
     EXPECT("Event",
            "{\"metadata\":{\"name\":\"n1.1\",\"namespace\":\"default\"},\"involvedObject\":{"
            "\"kind\":\"Node\",\"name\":\"n1\"},\"reason\":\"Ready\"}",
@@ -611,7 +672,8 @@ static void test_event_endpoints_slices(void **state)
            "[subsets[0].addresses[0].ip: Invalid value: \"127.0.0.1\": may not be in the loopback "
            "range (127.0.0.0/8, ::1/128), subsets[0].ports[0].name: Required value]");
     EXPECT("Endpoints",
-           "{\"metadata\":{\"name\":\"web\",\"namespace\":\"d\"},\"subsets\":[{\"ports\":[{\"port\":80}]}]}",
+           "{\"metadata\":{\"name\":\"web\",\"namespace\":\"d\"},\"subsets\":[{\"ports\":[{"
+           "\"port\":80}]}]}",
            NULL, "subsets[0]: Required value: must specify `addresses` or `notReadyAddresses`");
     EXPECT("EndpointSlice",
            "{\"metadata\":{\"name\":\"web-abc\",\"namespace\":\"d\"},\"addressType\":\"IPv4\","
@@ -623,7 +685,8 @@ static void test_event_endpoints_slices(void **state)
            NULL,
            "[addressType: Unsupported value: \"IPX\": supported values: \"FQDN\", \"IPv4\", "
            "\"IPv6\", endpoints[0].addresses: Required value: must contain at least 1 address]");
-    EXPECT("Binding", "{\"metadata\":{\"name\":\"web\",\"namespace\":\"d\"},\"target\":{\"kind\":\"Node\"}}",
+    EXPECT("Binding",
+           "{\"metadata\":{\"name\":\"web\",\"namespace\":\"d\"},\"target\":{\"kind\":\"Node\"}}",
            NULL, "target.name: Required value");
 }
 
@@ -636,7 +699,8 @@ static void test_status_update_and_name_helpers(void **state)
     /* DEP() closes the object early; status sits beside spec. */
     assert_int_equal(api_validate_status("Deployment", o, o, &e), 1);
     char *m = api_errors_message(&e);
-    assert_string_equal(m, "status.readyReplicas: Invalid value: -1: must be greater than or equal to 0");
+    assert_string_equal(
+        m, "status.readyReplicas: Invalid value: -1: must be greater than or equal to 0");
     free(m);
     api_errors_free(&e);
     cJSON_Delete(o);
