@@ -8,7 +8,8 @@
  *   validate*.c   validation with Kubernetes' rules and messages
  *   defaults.c    defaulting as Kubernetes does
  *   table.c       meta.k8s.io/v1 Table conversion (kubectl get columns)
- *   selector.c    label and field selectors
+ *   selector.c    label selectors
+ *   fieldsel.c    field selectors
  *   quantity.c    resource quantities
  *   patch.c       JSON patch (RFC 6902) and JSON merge patch (RFC 7386)
  *   smp.c         strategic merge patch
@@ -64,12 +65,12 @@ typedef struct api_resource {
 } api_resource_t;
 
 typedef struct api_subresource {
-    const char *name;          /* "status", "scale", "binding", "log", ... */
-    unsigned bit;              /* API_SUB_* */
-    const char *group;         /* of the object exchanged; NULL: the parent's */
-    const char *version;       /* NULL: the parent's */
-    const char *kind;          /* NULL: the parent's kind ("Scale", "Binding") */
-    const char *const *verbs;  /* NULL-terminated */
+    const char *name;         /* "status", "scale", "binding", "log", ... */
+    unsigned bit;             /* API_SUB_* */
+    const char *group;        /* of the object exchanged; NULL: the parent's */
+    const char *version;      /* NULL: the parent's */
+    const char *kind;         /* NULL: the parent's kind ("Scale", "Binding") */
+    const char *const *verbs; /* NULL-terminated */
 } api_subresource_t;
 
 /* Iteration over all resources (top-level ones only), in discovery order. */
@@ -178,15 +179,23 @@ int api_meta_set_annotation(cJSON *obj, const char *key, const char *value);
 int api_meta_add_finalizer(cJSON *obj, const char *finalizer); /* no-op if present */
 /* 1 when removed, 0 when absent. */
 int api_meta_remove_finalizer(cJSON *obj, const char *finalizer);
-int api_meta_add_owner_ref(cJSON *obj, const char *api_version, const char *kind,
-                           const char *name, const char *uid, bool controller,
-                           bool block_owner_deletion);
+int api_meta_add_owner_ref(cJSON *obj, const char *api_version, const char *kind, const char *name,
+                           const char *uid, bool controller, bool block_owner_deletion);
 
 /* Checks the object's namespace against the request's (the URL's): fills
  * metadata.namespace when absent. Returns NULL when they agree, else a 400
  * BadRequest Status to send (caller frees). For cluster-scoped resources
  * pass request_ns NULL; a namespace in the body is then dropped. */
 cJSON *api_meta_check_namespace(const api_resource_t *r, cJSON *obj, const char *request_ns);
+
+/* The autoscaling/v1 Scale of a Deployment, ReplicaSet or
+ * ReplicationController, as GET <resource>/scale answers: metadata name,
+ * namespace, uid, resourceVersion and creationTimestamp of obj,
+ * spec.replicas, status.replicas and status.selector in string form
+ * ("app=web"), which `kubectl scale` and autoscalers read. NULL for other
+ * resources or when out of memory. A write to <resource>/scale then sets
+ * obj's spec.replicas from the Scale's (validated as kind "Scale"). */
+cJSON *api_scale_of(const api_resource_t *r, const cJSON *obj);
 
 /* Field errors, collected by validation (and by the API server's own
  * checks), with Kubernetes' cause reasons and messages. */
@@ -214,7 +223,7 @@ typedef struct api_errors {
     bool oom; /* an error could not be recorded: treat as an internal error */
 } api_errors_t;
 
-#define API_ERRORS_INIT {0}
+#define API_ERRORS_INIT ((api_errors_t){0})
 void api_errors_free(api_errors_t *e); /* and makes it empty again */
 /* The cause reason of a type: "FieldValueRequired" ... */
 const char *api_err_reason(enum api_err_type t);
@@ -223,8 +232,7 @@ const char *api_err_reason(enum api_err_type t);
 int api_err_required(api_errors_t *e, const char *field, const char *detail);
 int api_err_forbidden(api_errors_t *e, const char *field, const char *detail);
 int api_err_invalid(api_errors_t *e, const char *field, const char *value, const char *detail);
-int api_err_invalid_int(api_errors_t *e, const char *field, long long value,
-                        const char *detail);
+int api_err_invalid_int(api_errors_t *e, const char *field, long long value, const char *detail);
 /* supported: NULL-terminated list, printed quoted in the given order. */
 int api_err_not_supported(api_errors_t *e, const char *field, const char *value,
                           const char *const *supported);
@@ -239,10 +247,10 @@ char *api_errors_message(const api_errors_t *e);
 typedef struct api_status_details {
     const char *name;
     const char *group;
-    const char *kind;            /* resource plural for most reasons, Kind for Invalid */
+    const char *kind; /* resource plural for most reasons, Kind for Invalid */
     const char *uid;
-    const api_errors_t *causes;  /* field causes, may be NULL */
-    int retry_after_seconds;     /* 0: omitted */
+    const api_errors_t *causes; /* field causes, may be NULL */
+    int retry_after_seconds;    /* 0: omitted */
 } api_status_details_t;
 
 /* The general builder: {"kind":"Status","apiVersion":"v1","metadata":{},
@@ -271,14 +279,14 @@ cJSON *api_status_bad_request(const char *message);
 cJSON *api_status_method_not_allowed(const char *group, const char *resource, const char *verb);
 /* 410 Expired, e.g. "too old resource version: 5 (17)". */
 cJSON *api_status_expired(const char *message);
-cJSON *api_status_gone(const char *message); /* 410 Gone */
+cJSON *api_status_gone(const char *message);         /* 410 Gone */
 cJSON *api_status_unauthorized(const char *message); /* NULL: "Unauthorized" */
 /* 403 `pods "web" is forbidden: <why>` (name NULL: `pods is forbidden: ...`). */
 cJSON *api_status_forbidden(const char *group, const char *resource, const char *name,
                             const char *why);
-cJSON *api_status_too_large(const char *message); /* 413 "Request entity too large: ..." */
+cJSON *api_status_too_large(const char *message);   /* 413 "Request entity too large: ..." */
 cJSON *api_status_unavailable(const char *message); /* 503 ServiceUnavailable */
-cJSON *api_status_internal(const char *message); /* 500 "Internal error occurred: ..." */
+cJSON *api_status_internal(const char *message);    /* 500 "Internal error occurred: ..." */
 cJSON *api_status_timeout(const char *message, int retry_after_seconds); /* 504 */
 
 /* ------------------------------------------------------------- validate*.c
@@ -291,8 +299,7 @@ cJSON *api_status_timeout(const char *message, int retry_after_seconds); /* 504 
 int api_validate(const char *kind, const cJSON *obj, const cJSON *old, api_errors_t *errs);
 /* Validation of a write to <resource>/status (old required): metadata rules
  * and the status fields picokube checks. */
-int api_validate_status(const char *kind, const cJSON *obj, const cJSON *old,
-                        api_errors_t *errs);
+int api_validate_status(const char *kind, const cJSON *obj, const cJSON *old, api_errors_t *errs);
 
 /* Name rules, for components that make names. */
 bool api_is_dns1123_label(const char *s);     /* namespaces, container names */
@@ -414,8 +421,7 @@ bool api_fieldsel_matches(const api_fieldsel_t *sel, api_field_getter get, void 
 
 /* Matches an object of `resource` (lowercase plural, e.g. "pods") using
  * api_fieldsel_value for each field. */
-bool api_fieldsel_matches_object(const api_fieldsel_t *sel, const char *resource,
-                                 const cJSON *obj);
+bool api_fieldsel_matches_object(const api_fieldsel_t *sel, const char *resource, const cJSON *obj);
 
 /* Whether Kubernetes lets `resource` be filtered on `field`: metadata.name
  * and metadata.namespace everywhere (nodes: metadata.name only), plus e.g.
@@ -426,8 +432,7 @@ bool api_fieldsel_supported(const char *resource, const char *field);
 
 /* 0 when every field of sel is supported for resource, else -1 with
  * "field label not supported: <field>" (the API server answers 400 with it). */
-int api_fieldsel_check(const api_fieldsel_t *sel, const char *resource, char *err,
-                       size_t errlen);
+int api_fieldsel_check(const api_fieldsel_t *sel, const char *resource, char *err, size_t errlen);
 
 /* The value a term `field=value` requires (e.g. spec.nodeName for an agent's
  * watch), or NULL when sel has no such equality term. */
@@ -447,8 +452,8 @@ const char *api_json_field(const cJSON *obj, const char *dotted, char *buf, size
  * defaults: absent booleans are "false" (spec.unschedulable, spec.hostNetwork),
  * absent counts "0" (status.replicas), events' "source" is source.component
  * (or reportingController), and any other absent field is "". Never NULL. */
-const char *api_fieldsel_value(const char *resource, const cJSON *obj, const char *field,
-                               char *buf, size_t len);
+const char *api_fieldsel_value(const char *resource, const cJSON *obj, const char *field, char *buf,
+                               size_t len);
 
 /* --------------------------------------------------------------- quantities
  * resource.Quantity: an exact decimal value * 10^scale, kept with the format
@@ -541,5 +546,320 @@ bool api_smp_kind_known(const char *kind);
 
 /* ===================================================== CLIENT (client,
  * informers, work queue) -- owned by the client work. */
+
+/* Declared here so that the model half of this header needs no libuv. */
+struct uv_loop_s;
+struct http_client;
+
+/* ------------------------------------------------------------ kubeconfig.c
+ * kubectl's kubeconfig: the current context's cluster server and user
+ * token. Only what picokube uses is read; TLS material is kept for later.
+ * A picokube kubeconfig may list several API servers, comma-separated, in
+ * a cluster's `server:` ("http://10.0.0.1:6443,http://10.0.0.2:6443"): the
+ * client fails over between them. Such a file is picokube's own extension
+ * (kubectl reads one URL there). */
+typedef struct api_kubeconfig {
+    char *path;             /* the file read */
+    char *context;          /* the context used */
+    char *cluster;          /* its cluster's name */
+    char *user;             /* its user's name, NULL when the context has none */
+    char *ns;               /* the context's namespace, "default" when unset */
+    char *server;           /* one URL or several separated by commas */
+    char *token;            /* bearer token (token, or the content of tokenFile) or NULL */
+    char *ca_data;          /* certificate-authority-data (base64) or NULL */
+    char *ca_file;          /* certificate-authority path or NULL */
+    char *client_cert_data; /* client-certificate-data (base64) or NULL */
+    char *client_key_data;  /* client-key-data (base64) or NULL */
+    bool insecure_skip_tls_verify;
+} api_kubeconfig_t;
+
+/* The kubeconfig path kubectl would use: `explicit_path` (--kubeconfig)
+ * when non-empty, else the first entry of $KUBECONFIG (a colon-separated
+ * list; picokube reads only that first file), else ~/.kube/config.
+ * Returns 0, or -1 when it does not fit in buf or no home is known. */
+int api_kubeconfig_path(const char *explicit_path, char *buf, size_t len);
+
+/* Loads the kubeconfig at api_kubeconfig_path(explicit_path) for `context`
+ * (NULL: current-context). Relative tokenFile / certificate-authority paths
+ * are taken from the kubeconfig's folder, as kubectl does. Returns 0, or -1
+ * with a message naming the file in err ("kubeconfig /x: no
+ * current-context", "kubeconfig /x: cannot read: No such file or
+ * directory", "kubeconfig /x: context \"c\" does not exist" ...). */
+int api_kubeconfig_load(const char *explicit_path, const char *context, api_kubeconfig_t *out,
+                        char *err, size_t errlen);
+/* The same from YAML (or JSON) text; `path` is named in messages and used
+ * to resolve relative paths (may be NULL). */
+int api_kubeconfig_parse(const char *text, size_t len, const char *path, const char *context,
+                         api_kubeconfig_t *out, char *err, size_t errlen);
+void api_kubeconfig_free(api_kubeconfig_t *kc); /* and zeroes it */
+
+/* ---------------------------------------------------------------- client.c
+ * Requests to the API server, on lib/'s HTTP client: keep-alive, several
+ * base URLs with fail-over (a refused or failed connection moves on to the
+ * next URL by itself), bearer token. Everything runs on the loop's thread;
+ * callbacks never run from inside the call that started a request. */
+
+typedef struct api_client api_client_t;
+
+/* What a request is about. Paths are built from the resource table:
+ * /api/v1/namespaces/default/pods/web/status, /apis/apps/v1/deployments. */
+typedef struct api_ref {
+    const char *group;       /* NULL or "" for the core group */
+    const char *version;     /* NULL: the version picokube serves */
+    const char *resource;    /* plural: "pods" */
+    const char *ns;          /* NULL: all namespaces (lists); ignored when cluster-scoped */
+    const char *name;        /* NULL for collections */
+    const char *subresource; /* "status", "binding", "log" ... or NULL */
+} api_ref_t;
+
+/* Query options (zero for none). */
+typedef struct api_opts {
+    const char *label_selector;
+    const char *field_selector;
+    long limit;
+    const char *continue_; /* a list's metadata.continue */
+    const char *resource_version;
+    const char *resource_version_match; /* "NotOlderThan", "Exact" */
+    bool watch;
+    bool allow_watch_bookmarks;
+    int timeout_seconds;          /* ?timeoutSeconds= (watches, lists) */
+    const char *field_manager;    /* create, update, patch */
+    bool force;                   /* server-side apply */
+    bool dry_run;                 /* ?dryRun=All */
+    const char *propagation_policy; /* delete: "Background", "Foreground", "Orphan" */
+    bool has_grace_period;          /* delete: send gracePeriodSeconds */
+    long grace_period_seconds;
+    const char *extra_query;   /* appended as is ("includeObject=Object") */
+    const char *accept;        /* Accept header (Table output) or NULL */
+    unsigned timeout_ms;       /* the whole request; 0: the client's default */
+} api_opts_t;
+
+/* The outcome of a request. A request succeeded when err == 0 and status
+ * is 2xx (api_result_ok). */
+typedef struct api_result {
+    int err;                  /* 0 when the server answered, else a negative UV_* code */
+    int status;               /* HTTP status, 0 when err */
+    cJSON *obj;               /* the body as JSON, NULL when empty or not JSON */
+    const char *body;         /* the raw body, NUL-terminated, "" when none */
+    size_t len;
+    const char *content_type; /* "" when none */
+    /* "" on success; on failure the metav1.Status message (`pods "x" not
+     * found`), else a description ("cannot reach the API server at
+     * http://...: connection refused", "HTTP 502 from http://...: ..."). */
+    const char *message;
+    const char *reason; /* the Status reason ("NotFound", "Conflict"), "" when none */
+    int code;           /* the Status code, else status */
+    const char *url;    /* the base URL that answered (or failed last) */
+    void *priv_;
+} api_result_t;
+
+bool api_result_ok(const api_result_t *r);
+
+/* Called once per request with the result. Everything in *res belongs to
+ * the library and lives until the callback returns; the callback may keep
+ * res->obj by setting res->obj to NULL (it then frees it). */
+typedef void (*api_result_fn)(api_result_t *res, void *data);
+
+/* `urls` is one base URL or several separated by commas; `token` may be
+ * NULL. Returns NULL (and logs why) on a malformed URL. */
+api_client_t *api_client_new(struct uv_loop_s *loop, const char *urls, const char *token);
+/* Requests in flight end with err UV_ECANCELED, before this returns.
+ * Informers made on the client must be freed first. */
+void api_client_free(api_client_t *c);
+/* Default timeout of each request (0 gives lib's 60 s). */
+void api_client_set_timeout(api_client_t *c, unsigned timeout_ms);
+/* The HTTP client underneath, for streams the helpers do not cover (logs). */
+struct http_client *api_client_http(api_client_t *c);
+struct uv_loop_s *api_client_loop(api_client_t *c);
+
+/* The path and query for ref and opts (malloc'd), or NULL with a message in
+ * err ("the server doesn't have a resource type \"pods\" in group \"x\"",
+ * "pods: a namespace is required", "pods has no subresource \"x\""). */
+char *api_path(const api_ref_t *ref, const api_opts_t *opts, char *err, size_t errlen);
+
+/* Patch kinds and their content types. */
+enum api_patch_type {
+    API_PATCH_MERGE,     /* application/merge-patch+json */
+    API_PATCH_STRATEGIC, /* application/strategic-merge-patch+json */
+    API_PATCH_JSON,      /* application/json-patch+json */
+    API_PATCH_APPLY,     /* application/apply-patch+yaml (JSON is YAML) */
+};
+const char *api_patch_content_type(enum api_patch_type t);
+
+/* Asynchronous calls. Each returns 0 (cb will run exactly once) or a
+ * negative UV code when nothing was sent (cb never runs): UV_EINVAL for a
+ * ref that names no served resource (the reason is logged), UV_ECANCELED
+ * after api_client_free. opts may be NULL. For create/update, a namespaced
+ * ref without ns takes the object's metadata.namespace; update/patch/delete
+ * take the name from ref, update also from the object. */
+int api_get(api_client_t *c, const api_ref_t *ref, const api_opts_t *opts, api_result_fn cb,
+            void *data);
+int api_list(api_client_t *c, const api_ref_t *ref, const api_opts_t *opts, api_result_fn cb,
+             void *data);
+int api_create(api_client_t *c, const api_ref_t *ref, const cJSON *obj, const api_opts_t *opts,
+               api_result_fn cb, void *data);
+int api_update(api_client_t *c, const api_ref_t *ref, const cJSON *obj, const api_opts_t *opts,
+               api_result_fn cb, void *data);
+int api_patch(api_client_t *c, const api_ref_t *ref, enum api_patch_type type,
+              const cJSON *patch, const api_opts_t *opts, api_result_fn cb, void *data);
+/* delete_options (a DeleteOptions object, e.g. preconditions) may be NULL.
+ * Without a name: deletecollection. */
+int api_delete(api_client_t *c, const api_ref_t *ref, const cJSON *delete_options,
+               const api_opts_t *opts, api_result_fn cb, void *data);
+/* Any request on a path ("/version", "/api/v1/namespaces/x/pods/y/log?..."). */
+int api_request(api_client_t *c, const char *method, const char *path_query,
+                const char *content_type, const char *body, size_t len, const api_opts_t *opts,
+                api_result_fn cb, void *data);
+
+/* Blocking calls for command-line tools, each on a private loop (lib's
+ * http_fetch): the same fail-over between URLs. */
+typedef struct api_conn {
+    const char *urls;    /* comma-separated base URLs */
+    const char *token;   /* may be NULL */
+    unsigned timeout_ms; /* 0: 60 s */
+} api_conn_t;
+
+/* method "GET", "POST", "PUT", "PATCH", "DELETE"; body may be NULL. Fills
+ * *out (release with api_result_free) and returns out->err. A ref naming
+ * no served resource gives err UV_EINVAL with the reason in out->message. */
+int api_fetch(const api_conn_t *conn, const char *method, const api_ref_t *ref,
+              const api_opts_t *opts, const char *content_type, const cJSON *body,
+              api_result_t *out);
+int api_fetch_path(const api_conn_t *conn, const char *method, const char *path_query,
+                   const char *content_type, const char *body, size_t len,
+                   const api_opts_t *opts, api_result_t *out);
+void api_result_free(api_result_t *r);
+
+/* A copy of obj with only the members at the given dotted paths
+ * ("metadata.name", "spec.nodeName", "status.conditions"); paths that are
+ * absent are skipped. A ready-made trim for informers. NULL when out of
+ * memory. */
+cJSON *api_json_keep(const cJSON *obj, const char *const *paths, size_t n_paths);
+
+/* -------------------------------------------------------------- informer.c
+ * List then watch a resource, keep a cache of it, tell handlers what
+ * changed (client-go's reflector + indexer + event handlers, on one loop).
+ *
+ * - Lists in pages, then watches from the list's resourceVersion with
+ *   bookmarks; every event and bookmark moves the resourceVersion on.
+ * - A watch that breaks (connection lost, server restarted, an ERROR event)
+ *   is resumed from the last resourceVersion after a backoff (100 ms
+ *   doubling to 10 s, with jitter); a 410 Gone / Expired, as the HTTP status
+ *   or as an ERROR event, relists.
+ * - A relist is compared with the cache: handlers get the adds, the
+ *   updates (resourceVersion changed) and the deletes (objects gone from
+ *   the list) that happened meanwhile.
+ * - The cache is keyed "namespace/name" ("name" when cluster-scoped) and
+ *   holds what trim returns for each object (default: the whole object), so
+ *   a component keeps only the fields it uses. Handlers see cached objects.
+ * - Everything runs on the client's loop thread. A handler may look objects
+ *   up and may free the informer. */
+
+typedef struct api_informer api_informer_t;
+
+typedef struct api_informer_handlers {
+    void (*on_add)(const cJSON *obj, void *data);
+    void (*on_update)(const cJSON *old_obj, const cJSON *new_obj, void *data);
+    /* obj: the final state from a DELETED event, or the cached object when
+     * the deletion was found by a relist. */
+    void (*on_delete)(const cJSON *obj, void *data);
+    /* Once, after the first list was delivered (has_synced turned true). */
+    void (*on_synced)(void *data);
+} api_informer_handlers_t;
+
+/* Receives each full object (with kind and apiVersion set) and returns what
+ * the cache keeps, a new tree the informer then owns (NULL keeps {}). */
+typedef cJSON *(*api_trim_fn)(const cJSON *full, void *data);
+
+typedef struct api_informer_config {
+    api_ref_t ref;              /* group, version, resource and ns (NULL: all) */
+    const char *label_selector; /* NULL: everything */
+    const char *field_selector;
+    long page_size;               /* list ?limit=; 0: 500 */
+    api_trim_fn trim;             /* NULL: keep whole objects */
+    api_informer_handlers_t handlers;
+    void *data;                   /* for trim and handlers */
+    unsigned backoff_min_ms;      /* 0: 100 */
+    unsigned backoff_max_ms;      /* 0: 10000 */
+    int watch_timeout_seconds;    /* 0: 300 to 600 s, random, as client-go */
+} api_informer_config_t;
+
+/* Starts at once (the first list goes out on the next loop turn). Strings
+ * of cfg are copied. NULL (logged) when cfg.ref names no served resource. */
+api_informer_t *api_informer_new(api_client_t *c, const api_informer_config_t *cfg);
+/* Stops listing and watching and frees the cache; callbacks stop at once.
+ * The memory goes when the pending I/O has closed (run the loop). */
+void api_informer_free(api_informer_t *inf);
+
+bool api_informer_has_synced(const api_informer_t *inf);
+/* The last resourceVersion seen ("" before the first list). */
+const char *api_informer_resource_version(const api_informer_t *inf);
+/* The cached object, NULL when absent; valid until the next loop turn. ns
+ * NULL or "" for cluster-scoped objects. */
+const cJSON *api_informer_get(const api_informer_t *inf, const char *ns, const char *name);
+const cJSON *api_informer_get_key(const api_informer_t *inf, const char *key);
+size_t api_informer_count(const api_informer_t *inf);
+/* Calls fn for every cached object, in no particular order, until fn
+ * returns false. fn must not free the informer. */
+void api_informer_foreach(const api_informer_t *inf,
+                          bool (*fn)(const char *key, const cJSON *obj, void *arg), void *arg);
+/* The cache key of an object ("ns/name" or "name"), malloc'd; NULL when it
+ * has no name. */
+char *api_object_key(const cJSON *obj);
+
+typedef struct api_informer_stats {
+    unsigned long lists;     /* list requests sent (pages included) */
+    unsigned long relists;   /* lists after the first full one */
+    unsigned long watches;   /* watch requests sent */
+    unsigned long expired;   /* 410s seen (watch status, ERROR events, continue) */
+    unsigned long events;    /* ADDED/MODIFIED/DELETED events applied */
+    unsigned long bookmarks;
+} api_informer_stats_t;
+void api_informer_stats(const api_informer_t *inf, api_informer_stats_t *out);
+
+/* ------------------------------------------------------------- workqueue.c
+ * client-go's rate-limited work queue for a single-threaded loop:
+ * - a key added many times before it is processed is processed once;
+ * - a key added while it is being processed is processed again, once,
+ *   after api_workqueue_done;
+ * - add_after delays a key; add_rate_limited delays it by its own
+ *   exponential backoff (base * 2^failures, capped), which forget resets;
+ * - the worker callback runs on the loop for up to `batch` keys per loop
+ *   iteration, with at most `max_active` keys being processed at a time. A
+ *   key is being processed from the callback until api_workqueue_done(key),
+ *   which may be called from the callback or later (after an API answer). */
+
+typedef struct api_workqueue api_workqueue_t;
+
+/* key stays valid until api_workqueue_done(q, key). */
+typedef void (*api_work_fn)(api_workqueue_t *q, const char *key, void *data);
+
+typedef struct api_workqueue_config {
+    unsigned base_delay_ms; /* 0: 5 ms */
+    unsigned max_delay_ms;  /* 0: 1000 s */
+    unsigned batch;         /* keys per loop iteration; 0: 16 */
+    unsigned max_active;    /* keys being processed at once; 0: 1 */
+} api_workqueue_config_t;
+
+/* cfg may be NULL for the defaults. */
+api_workqueue_t *api_workqueue_new(struct uv_loop_s *loop, const api_workqueue_config_t *cfg,
+                                   api_work_fn fn, void *data);
+/* Drops every key; no callback runs afterwards. May be called from the
+ * callback. The memory goes once the loop has closed its handles. */
+void api_workqueue_free(api_workqueue_t *q);
+void api_workqueue_add(api_workqueue_t *q, const char *key);
+/* delay 0 is add. A key already waiting keeps the earlier of both times. */
+void api_workqueue_add_after(api_workqueue_t *q, const char *key, uint64_t delay_ms);
+/* Adds after the key's backoff and counts a failure; returns the delay. */
+uint64_t api_workqueue_add_rate_limited(api_workqueue_t *q, const char *key);
+/* Resets the key's failure count (after a success). */
+void api_workqueue_forget(api_workqueue_t *q, const char *key);
+unsigned api_workqueue_num_requeues(const api_workqueue_t *q, const char *key);
+/* Ends the processing of key (see above). */
+void api_workqueue_done(api_workqueue_t *q, const char *key);
+/* Keys ready to be processed (not waiting, not being processed). */
+size_t api_workqueue_len(const api_workqueue_t *q);
+/* Keys being processed now. */
+size_t api_workqueue_active(const api_workqueue_t *q);
 
 #endif /* PICOKUBE_API_H */

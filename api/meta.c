@@ -685,3 +685,42 @@ cJSON *api_status_timeout(const char *message, int retry_after_seconds)
     api_status_details_t d = {.retry_after_seconds = retry_after_seconds};
     return prefixed(504, "Timeout", "Timeout: ", message, &d);
 }
+
+/* ------------------------------------------------------------------ Scale */
+
+cJSON *api_scale_of(const api_resource_t *r, const cJSON *obj)
+{
+    if (!r || !(r->subresources & API_SUB_SCALE)) return NULL;
+    const cJSON *spec = j_get(obj, "spec");
+    char err[128];
+    /* apps/v1 selectors are LabelSelectors, an RC's a plain label map. */
+    api_selector_t *sel = !strcmp(r->kind, "ReplicationController")
+                              ? api_selector_from_map(j_get(spec, "selector"))
+                              : api_selector_from_json(j_get(spec, "selector"), err, sizeof err);
+    char *sel_str = sel ? api_selector_string(sel) : NULL;
+    api_selector_free(sel);
+    cJSON *s = cJSON_CreateObject();
+    cJSON *meta = s ? cJSON_CreateObject() : NULL;
+    bool ok = meta && cJSON_AddStringToObject(s, "kind", "Scale") &&
+              cJSON_AddStringToObject(s, "apiVersion", "autoscaling/v1") &&
+              cJSON_AddItemToObject(s, "metadata", meta);
+    if (meta && !ok && !cJSON_GetObjectItem(s, "metadata")) cJSON_Delete(meta);
+    static const char *const fields[] = {
+        "name", "namespace", "uid", "resourceVersion", "creationTimestamp", NULL};
+    for (int i = 0; ok && fields[i]; i++) {
+        const char *v = api_meta_str(obj, fields[i]);
+        if (v) ok = cJSON_AddStringToObject(meta, fields[i], v) != NULL;
+    }
+    cJSON *sspec = ok ? cJSON_AddObjectToObject(s, "spec") : NULL;
+    cJSON *sst = sspec ? cJSON_AddObjectToObject(s, "status") : NULL;
+    ok = sst && cJSON_AddNumberToObject(sspec, "replicas", (double)j_int(spec, "replicas", 0)) &&
+         cJSON_AddNumberToObject(sst, "replicas",
+                                 (double)j_int(j_get(obj, "status"), "replicas", 0)) &&
+         cJSON_AddStringToObject(sst, "selector", sel_str ? sel_str : "");
+    free(sel_str);
+    if (!ok) {
+        cJSON_Delete(s);
+        return NULL;
+    }
+    return s;
+}

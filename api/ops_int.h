@@ -56,7 +56,7 @@ static inline void ob_putc(struct ops_buf *b, char c)
 }
 
 __attribute__((format(printf, 2, 3))) static inline void ob_printf(struct ops_buf *b,
-                                                                    const char *fmt, ...)
+                                                                   const char *fmt, ...)
 {
     char small[256];
     va_list ap;
@@ -109,11 +109,21 @@ static inline void ob_quote(struct ops_buf *b, const char *s)
     ob_putc(b, '"');
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
         switch (*p) {
-        case '"': ob_puts(b, "\\\""); break;
-        case '\\': ob_puts(b, "\\\\"); break;
-        case '\n': ob_puts(b, "\\n"); break;
-        case '\t': ob_puts(b, "\\t"); break;
-        case '\r': ob_puts(b, "\\r"); break;
+        case '"':
+            ob_puts(b, "\\\"");
+            break;
+        case '\\':
+            ob_puts(b, "\\\\");
+            break;
+        case '\n':
+            ob_puts(b, "\\n");
+            break;
+        case '\t':
+            ob_puts(b, "\\t");
+            break;
+        case '\r':
+            ob_puts(b, "\\r");
+            break;
         default:
             if (*p < 0x20 || *p == 0x7f)
                 ob_printf(b, "\\x%02x", *p);
@@ -127,7 +137,7 @@ static inline void ob_quote(struct ops_buf *b, const char *s)
 /* Writes a message into err (when given) and returns -1, so error paths read
  * `return ops_err(err, errlen, ...)`. */
 __attribute__((format(printf, 3, 4))) static inline int ops_err(char *err, size_t errlen,
-                                                                 const char *fmt, ...)
+                                                                const char *fmt, ...)
 {
     if (err && errlen) {
         va_list ap;
@@ -178,8 +188,7 @@ static inline void ops_obj_delete_all(cJSON *obj, const char *name, const cJSON 
 {
     for (cJSON *m = keep ? keep->next : obj->child, *next; m; m = next) {
         next = m->next;
-        if (m->string && !strcmp(m->string, name))
-            cJSON_Delete(cJSON_DetachItemViaPointer(obj, m));
+        if (m->string && !strcmp(m->string, name)) cJSON_Delete(cJSON_DetachItemViaPointer(obj, m));
     }
 }
 

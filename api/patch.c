@@ -41,8 +41,8 @@ static int pointer_parse(const char *s, struct pointer *p, char *err, size_t err
     p->n = 0;
     if (!*s) return 0;
     if (*s != '/')
-        return ops_err(err, errlen, "invalid JSON pointer \"%s\": it must be empty or start with '/'",
-                       s);
+        return ops_err(err, errlen,
+                       "invalid JSON pointer \"%s\": it must be empty or start with '/'", s);
     size_t count = 0;
     for (const char *c = s; *c; c++)
         count += *c == '/';
@@ -65,7 +65,8 @@ static int pointer_parse(const char *s, struct pointer *p, char *err, size_t err
                 else {
                     pointer_free(p);
                     return ops_err(err, errlen,
-                                   "invalid JSON pointer \"%s\": '~' must be followed by 0 or 1", s);
+                                   "invalid JSON pointer \"%s\": '~' must be followed by 0 or 1",
+                                   s);
                 }
                 i++;
             } else {
@@ -249,8 +250,8 @@ static int apply_one(struct jp *j, const cJSON *op, int idx)
         cJSON_Delete(v);
     } else if (!strcmp(kind, "replace")) {
         if (!resolve(j->root, &p, p.n)) {
-            rc = ops_err(err, errlen, "replace operation does not apply: doc is missing key: \"%s\"",
-                         path);
+            rc = ops_err(err, errlen,
+                         "replace operation does not apply: doc is missing key: \"%s\"", path);
         } else {
             cJSON *v = cJSON_Duplicate(value, 1);
             rc = v ? op_add(j, path, &p, v, true) : ops_err(err, errlen, "out of memory");
@@ -263,13 +264,15 @@ static int apply_one(struct jp *j, const cJSON *op, int idx)
         size_t fl = strlen(from);
         if (!strcmp(from, path)) {
             if (!resolve(j->root, &f, f.n))
-                rc = ops_err(err, errlen, "move operation does not apply: doc is missing from "
-                                          "path: \"%s\"",
+                rc = ops_err(err, errlen,
+                             "move operation does not apply: doc is missing from "
+                             "path: \"%s\"",
                              from);
         } else if (!strncmp(path, from, fl) && path[fl] == '/') {
-            rc = ops_err(err, errlen,
-                         "move operation does not apply: \"%s\" cannot be moved into itself (\"%s\")",
-                         from, path);
+            rc = ops_err(
+                err, errlen,
+                "move operation does not apply: \"%s\" cannot be moved into itself (\"%s\")", from,
+                path);
         } else {
             cJSON *v = op_take(j, "move", from, &f);
             rc = v ? op_add(j, path, &p, v, false) : -1;
@@ -277,8 +280,9 @@ static int apply_one(struct jp *j, const cJSON *op, int idx)
     } else { /* copy */
         const cJSON *src = resolve(j->root, &f, f.n);
         if (!src) {
-            rc = ops_err(err, errlen, "copy operation does not apply: doc is missing from path: "
-                                      "\"%s\"",
+            rc = ops_err(err, errlen,
+                         "copy operation does not apply: doc is missing from path: "
+                         "\"%s\"",
                          from);
         } else {
             j->copied += json_units(src, MAX_COPY_UNITS);

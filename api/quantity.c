@@ -220,8 +220,7 @@ int api_quantity_parse(const char *s, api_quantity_t *out, char *err, size_t err
     }
     if (x.scale > INT32_MAX) return ops_err(err, errlen, ERR_NUMERIC);
     /* below 1, binary suffixes would only confuse: 0.5Ki is 512, 0.0001Ki is 102400u */
-    if (fmt == API_QF_BINARY_SI && x.scale < 0 && (int64_t)x.n <= -x.scale)
-        fmt = API_QF_DECIMAL_SI;
+    if (fmt == API_QF_BINARY_SI && x.scale < 0 && (int64_t)x.n <= -x.scale) fmt = API_QF_DECIMAL_SI;
     *out = api_quantity_make(neg ? -v : v, (int32_t)x.scale, fmt);
     return 0;
 }
@@ -229,8 +228,7 @@ int api_quantity_parse(const char *s, api_quantity_t *out, char *err, size_t err
 int api_quantity_from_json(const cJSON *v, api_quantity_t *out, char *err, size_t errlen)
 {
     if (cJSON_IsString(v)) return api_quantity_parse(v->valuestring, out, err, errlen);
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
-        return ops_err(err, errlen, ERR_FORMAT);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble)) return ops_err(err, errlen, ERR_FORMAT);
     /* the shortest text that reads back as the same double, as Go prints it */
     char buf[40];
     for (int prec = 1; prec <= 17; prec++) {

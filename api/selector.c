@@ -1,21 +1,17 @@
 /*
- * selector.c - label selectors and field selectors.
+ * selector.c - label selectors.
  *
  * Owns how picokube reads `?labelSelector=` / `kubectl -l` strings, the
- * metav1.LabelSelector of workloads and Services' selector maps, and
- * `?fieldSelector=`; and which fields Kubernetes lets each resource be
- * filtered on. Clients compare our answers and error messages with real
- * Kubernetes ones, so the grammar, the validation rules and the messages follow
- * k8s.io/apimachinery (labels, fields, util/validation) closely.
+ * metav1.LabelSelector of workloads and Services' selector maps, how they
+ * match labels, and the label key/value syntax. Clients compare our answers and
+ * error messages with real Kubernetes ones, so the grammar, the validation
+ * rules and the messages follow k8s.io/apimachinery (labels, util/validation)
+ * closely. Field selectors are in fieldsel.c.
  */
 #include "api/api.h"
 #include "api/ops_int.h"
 
 #include <errno.h>
-#include <inttypes.h>
-#include <limits.h>
-
-/* ================================================================ labels */
 
 enum sel_op { OP_EXISTS, OP_NOT_EXISTS, OP_EQ, OP_DEQ, OP_NEQ, OP_IN, OP_NOTIN, OP_GT, OP_LT };
 
@@ -67,8 +63,8 @@ static bool is_dns1123_subdomain(const char *s, size_t n)
 }
 
 #define NAME_PART_MSG                                                                              \
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "   \
-    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "        \
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "    \
+    "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "         \
     "validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
 
 static void add_msg(struct ops_buf *b, int *count, const char *msg)
@@ -85,9 +81,10 @@ static int label_key_errors(const char *k, struct ops_buf *b)
     const char *name = k;
     if (slash) {
         if (strchr(slash + 1, '/')) {
-            add_msg(b, &count, "a qualified name " NAME_PART_MSG
-                               " with an optional DNS subdomain prefix and '/' (e.g. "
-                               "'example.com/MyName')");
+            add_msg(b, &count,
+                    "a qualified name " NAME_PART_MSG
+                    " with an optional DNS subdomain prefix and '/' (e.g. "
+                    "'example.com/MyName')");
             return count;
         }
         size_t plen = (size_t)(slash - k);
@@ -343,7 +340,21 @@ static void sort_requirements(api_selector_t *sel)
 
 /* --------------------------------------------------------- the parser */
 
-enum tok { T_END, T_CPAR, T_COMMA, T_NOT, T_DEQ, T_EQ, T_GT, T_ID, T_IN, T_LT, T_NEQ, T_NOTIN, T_OPAR };
+enum tok {
+    T_END,
+    T_CPAR,
+    T_COMMA,
+    T_NOT,
+    T_DEQ,
+    T_EQ,
+    T_GT,
+    T_ID,
+    T_IN,
+    T_LT,
+    T_NEQ,
+    T_NOTIN,
+    T_OPAR
+};
 
 struct token {
     enum tok t;
@@ -372,7 +383,7 @@ static int special_token(const char *s, size_t n)
     static const struct {
         const char *s;
         enum tok t;
-    } map[] = {{")", T_CPAR}, {",", T_COMMA}, {"!", T_NOT}, {"==", T_DEQ}, {"=", T_EQ},
+    } map[] = {{")", T_CPAR}, {",", T_COMMA}, {"!", T_NOT},  {"==", T_DEQ}, {"=", T_EQ},
                {">", T_GT},   {"<", T_LT},    {"!=", T_NEQ}, {"(", T_OPAR}};
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
         if (strlen(map[i].s) == n && !memcmp(map[i].s, s, n)) return (int)map[i].t;
@@ -500,19 +511,34 @@ static int parse_requirement(struct parser *p, api_selector_t *sel)
     struct strset vals = {0};
     enum tok la = peek(p, true, NULL);
     if (not || la == T_END || la == T_COMMA)
-        return add_requirement(sel, key, not ? OP_NOT_EXISTS : OP_EXISTS, &vals, NULL, true,
-                               p->err, p->errlen);
+        return add_requirement(sel, key, not ? OP_NOT_EXISTS : OP_EXISTS, &vals, NULL, true, p->err,
+                               p->errlen);
     const char *lit;
     enum sel_op op;
     switch (next(p, false, &lit)) {
-    case T_IN: op = OP_IN; break;
-    case T_NOTIN: op = OP_NOTIN; break;
-    case T_EQ: op = OP_EQ; break;
-    case T_DEQ: op = OP_DEQ; break;
-    case T_NEQ: op = OP_NEQ; break;
-    case T_GT: op = OP_GT; break;
-    case T_LT: op = OP_LT; break;
-    default: return perr(p, "found '%s', expected: in, notin, =, ==, !=, gt, lt", lit);
+    case T_IN:
+        op = OP_IN;
+        break;
+    case T_NOTIN:
+        op = OP_NOTIN;
+        break;
+    case T_EQ:
+        op = OP_EQ;
+        break;
+    case T_DEQ:
+        op = OP_DEQ;
+        break;
+    case T_NEQ:
+        op = OP_NEQ;
+        break;
+    case T_GT:
+        op = OP_GT;
+        break;
+    case T_LT:
+        op = OP_LT;
+        break;
+    default:
+        return perr(p, "found '%s', expected: in, notin, =, ==, !=, gt, lt", lit);
     }
     if (op == OP_IN || op == OP_NOTIN) {
         if (parse_values(p, &vals)) {
@@ -553,7 +579,8 @@ static int parse_all(struct parser *p, api_selector_t *sel)
         if (t == T_END) return 0;
         if (t != T_COMMA) return perr(p, "found '%s', expected: ',' or 'end of string'", lit);
         t = peek(p, true, &lit);
-        if (t != T_ID && t != T_NOT) return perr(p, "found '%s', expected: identifier after ','", lit);
+        if (t != T_ID && t != T_NOT)
+            return perr(p, "found '%s', expected: identifier after ','", lit);
     }
 }
 
@@ -614,8 +641,7 @@ api_selector_t *api_selector_from_json(const cJSON *ls, char *err, size_t errlen
                 ops_err(err, errlen, "out of memory");
                 goto fail;
             }
-            if (add_requirement(sel, l->string, OP_EQ, &vals, "key", true, err, errlen))
-                goto fail;
+            if (add_requirement(sel, l->string, OP_EQ, &vals, "key", true, err, errlen)) goto fail;
         }
     }
     if (me && !cJSON_IsNull(me)) {
@@ -703,18 +729,22 @@ static bool parse_i64(const char *s, long long *out)
 
 static bool req_matches(const struct requirement *r, const cJSON *labels)
 {
-    const cJSON *l = cJSON_IsObject(labels) ? cJSON_GetObjectItemCaseSensitive(labels, r->key)
-                                            : NULL;
+    const cJSON *l =
+        cJSON_IsObject(labels) ? cJSON_GetObjectItemCaseSensitive(labels, r->key) : NULL;
     const char *v = cJSON_IsString(l) ? l->valuestring : NULL;
     long long lv, rv;
     switch (r->op) {
     case OP_IN:
     case OP_EQ:
-    case OP_DEQ: return v && has_value(r, v);
+    case OP_DEQ:
+        return v && has_value(r, v);
     case OP_NOTIN:
-    case OP_NEQ: return !v || !has_value(r, v);
-    case OP_EXISTS: return v != NULL;
-    case OP_NOT_EXISTS: return v == NULL;
+    case OP_NEQ:
+        return !v || !has_value(r, v);
+    case OP_EXISTS:
+        return v != NULL;
+    case OP_NOT_EXISTS:
+        return v == NULL;
     case OP_GT:
     case OP_LT:
         if (!v || r->nvalues != 1 || !parse_i64(v, &lv) || !parse_i64(r->values[0], &rv))
@@ -744,11 +774,9 @@ bool api_selector_nothing(const api_selector_t *sel)
 
 char *api_selector_string(const api_selector_t *sel)
 {
-    static const char *const opstr[] = {[OP_EXISTS] = "",   [OP_NOT_EXISTS] = "",
-                                        [OP_EQ] = "=",      [OP_DEQ] = "==",
-                                        [OP_NEQ] = "!=",    [OP_IN] = " in (",
-                                        [OP_NOTIN] = " notin (", [OP_GT] = ">",
-                                        [OP_LT] = "<"};
+    static const char *const opstr[] = {
+        [OP_EXISTS] = "",  [OP_NOT_EXISTS] = "",    [OP_EQ] = "=", [OP_DEQ] = "==", [OP_NEQ] = "!=",
+        [OP_IN] = " in (", [OP_NOTIN] = " notin (", [OP_GT] = ">", [OP_LT] = "<"};
     struct ops_buf b = {0};
     for (size_t i = 0; sel && !sel->nothing && i < sel->n; i++) {
         const struct requirement *r = &sel->reqs[i];
@@ -764,297 +792,4 @@ char *api_selector_string(const api_selector_t *sel)
         if (r->op == OP_IN || r->op == OP_NOTIN) ob_putc(&b, ')');
     }
     return ob_take(&b);
-}
-
-/* ================================================================ fields */
-
-struct fterm {
-    char *field;
-    char *value;
-    bool neq;
-};
-
-struct api_fieldsel {
-    struct fterm *terms;
-    size_t n;
-};
-
-void api_fieldsel_free(api_fieldsel_t *sel)
-{
-    if (!sel) return;
-    for (size_t i = 0; i < sel->n; i++) {
-        free(sel->terms[i].field);
-        free(sel->terms[i].value);
-    }
-    free(sel->terms);
-    free(sel);
-}
-
-/* Undoes '\' escapes; unescaped ',' or '=' in a value are errors, as in
- * Kubernetes' fields.UnescapeValue. */
-static char *unescape_value(const char *s, char *err, size_t errlen)
-{
-    char *out = malloc(strlen(s) + 1), *o = out;
-    if (!out) {
-        ops_err(err, errlen, "out of memory");
-        return NULL;
-    }
-    for (; *s; s++) {
-        if (*s == '\\') {
-            s++;
-            if (*s != '\\' && *s != ',' && *s != '=') {
-                if (*s)
-                    ops_err(err, errlen,
-                            "invalid field selector: invalid escape sequence: \\%c", *s);
-                else
-                    ops_err(err, errlen, "invalid field selector: invalid escape sequence: \\");
-                free(out);
-                return NULL;
-            }
-        } else if (*s == ',' || *s == '=') {
-            ops_err(err, errlen, "invalid field selector: unescaped character in value: %c", *s);
-            free(out);
-            return NULL;
-        }
-        *o++ = *s;
-    }
-    *o = '\0';
-    return out;
-}
-
-api_fieldsel_t *api_fieldsel_parse(const char *s, char *err, size_t errlen)
-{
-    if (!s) s = "";
-    api_fieldsel_t *sel = calloc(1, sizeof *sel);
-    size_t len = strlen(s), nparts = 0;
-    char **parts = calloc(len + 1, sizeof *parts);
-    if (!sel || !parts) goto oom;
-    /* split on unescaped commas */
-    if (len) {
-        size_t start = 0;
-        bool slash = false;
-        for (size_t i = 0; i <= len; i++) {
-            if (i < len && slash) {
-                slash = false;
-            } else if (i < len && s[i] == '\\') {
-                slash = true;
-            } else if (i == len || s[i] == ',') {
-                if (!(parts[nparts++] = strndup(s + start, i - start))) goto oom;
-                start = i + 1;
-            }
-        }
-    }
-    qsort(parts, nparts, sizeof *parts, cmp_str);
-    if (!(sel->terms = calloc(nparts ? nparts : 1, sizeof *sel->terms))) goto oom;
-    for (size_t i = 0; i < nparts; i++) {
-        const char *part = parts[i];
-        if (!*part) continue;
-        const char *op = NULL;
-        size_t oplen = 0;
-        for (const char *c = part; *c && !op; c++) {
-            if (!strncmp(c, "!=", 2) || !strncmp(c, "==", 2))
-                op = c, oplen = 2;
-            else if (*c == '=')
-                op = c, oplen = 1;
-        }
-        if (!op) {
-            ops_err(err, errlen, "invalid selector: '%s'; can't understand '%s'", s, part);
-            goto fail;
-        }
-        struct fterm *t = &sel->terms[sel->n];
-        if (!(t->field = strndup(part, (size_t)(op - part)))) goto oom;
-        t->neq = op[0] == '!';
-        sel->n++;
-        if (!(t->value = unescape_value(op + oplen, err, errlen))) goto fail;
-    }
-    for (size_t i = 0; i < nparts; i++)
-        free(parts[i]);
-    free(parts);
-    return sel;
-oom:
-    ops_err(err, errlen, "out of memory");
-fail:
-    for (size_t i = 0; parts && i < nparts; i++)
-        free(parts[i]);
-    free(parts);
-    api_fieldsel_free(sel);
-    return NULL;
-}
-
-bool api_fieldsel_matches(const api_fieldsel_t *sel, api_field_getter get, void *arg)
-{
-    for (size_t i = 0; sel && i < sel->n; i++) {
-        const char *v = get(sel->terms[i].field, arg);
-        bool eq = !strcmp(v ? v : "", sel->terms[i].value);
-        if (eq == sel->terms[i].neq) return false;
-    }
-    return true;
-}
-
-struct obj_getter {
-    const char *resource;
-    const cJSON *obj;
-    char buf[256];
-};
-
-static const char *object_getter(const char *field, void *arg)
-{
-    struct obj_getter *g = arg;
-    return api_fieldsel_value(g->resource, g->obj, field, g->buf, sizeof g->buf);
-}
-
-bool api_fieldsel_matches_object(const api_fieldsel_t *sel, const char *resource,
-                                 const cJSON *obj)
-{
-    struct obj_getter g = {.resource = resource, .obj = obj};
-    return api_fieldsel_matches(sel, object_getter, &g);
-}
-
-/* Selectable fields beyond metadata.name/namespace, from Kubernetes' field
- * label conversion functions of each kind. */
-static const struct {
-    const char *resource;
-    bool no_namespace; /* only metadata.name of the metadata fields */
-    const char *fields[12];
-} selectable[] = {
-    {"pods",
-     false,
-     {"spec.nodeName", "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-      "spec.hostNetwork", "status.phase", "status.podIP", "status.podIPs",
-      "status.nominatedNodeName"}},
-    {"nodes", true, {"spec.unschedulable"}},
-    {"namespaces", true, {"status.phase"}},
-    {"events",
-     false,
-     {"involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
-      "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
-      "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"}},
-    {"secrets", false, {"type"}},
-    {"replicasets", false, {"status.replicas"}},
-    {"replicationcontrollers", false, {"status.replicas"}},
-    {"jobs", false, {"status.successful"}},
-};
-
-bool api_fieldsel_supported(const char *resource, const char *field)
-{
-    for (size_t i = 0; i < sizeof selectable / sizeof selectable[0]; i++) {
-        if (strcmp(selectable[i].resource, resource)) continue;
-        if (!strcmp(field, "metadata.name")) return true;
-        if (!strcmp(field, "metadata.namespace")) return !selectable[i].no_namespace;
-        for (size_t j = 0; selectable[i].fields[j]; j++)
-            if (!strcmp(selectable[i].fields[j], field)) return true;
-        return false;
-    }
-    return !strcmp(field, "metadata.name") || !strcmp(field, "metadata.namespace");
-}
-
-int api_fieldsel_check(const api_fieldsel_t *sel, const char *resource, char *err,
-                       size_t errlen)
-{
-    for (size_t i = 0; sel && i < sel->n; i++)
-        if (!api_fieldsel_supported(resource, sel->terms[i].field))
-            return ops_err(err, errlen, "field label not supported: %s", sel->terms[i].field);
-    return 0;
-}
-
-const char *api_fieldsel_exact(const api_fieldsel_t *sel, const char *field)
-{
-    for (size_t i = 0; sel && i < sel->n; i++)
-        if (!sel->terms[i].neq && !strcmp(sel->terms[i].field, field))
-            return sel->terms[i].value;
-    return NULL;
-}
-
-bool api_fieldsel_empty(const api_fieldsel_t *sel)
-{
-    return !sel || sel->n == 0;
-}
-
-char *api_fieldsel_string(const api_fieldsel_t *sel)
-{
-    /* terms sorted by their printed form, so that the string parses back to
-     * the same string ("a==b" prints as "a=b" and may sort elsewhere) */
-    size_t n = sel ? sel->n : 0;
-    char **terms = calloc(n + 1, sizeof *terms);
-    struct ops_buf b = {0};
-    if (!terms) return NULL;
-    for (size_t i = 0; i < n; i++) {
-        struct ops_buf t = {0};
-        ob_puts(&t, sel->terms[i].field);
-        ob_puts(&t, sel->terms[i].neq ? "!=" : "=");
-        for (const char *c = sel->terms[i].value; *c; c++) {
-            if (*c == '\\' || *c == ',' || *c == '=') ob_putc(&t, '\\');
-            ob_putc(&t, *c);
-        }
-        if (!(terms[i] = ob_take(&t))) b.oom = true;
-    }
-    if (!b.oom) qsort(terms, n, sizeof *terms, cmp_str);
-    for (size_t i = 0; i < n; i++) {
-        if (i) ob_putc(&b, ',');
-        if (terms[i]) ob_puts(&b, terms[i]);
-        free(terms[i]);
-    }
-    free(terms);
-    return ob_take(&b);
-}
-
-const char *api_json_field(const cJSON *obj, const char *dotted, char *buf, size_t len)
-{
-    const cJSON *cur = obj;
-    const char *p = dotted;
-    while (cur && *p) {
-        const char *dot = strchr(p, '.');
-        size_t n = dot ? (size_t)(dot - p) : strlen(p);
-        char name[256];
-        if (n >= sizeof name || !cJSON_IsObject(cur)) return NULL;
-        memcpy(name, p, n);
-        name[n] = '\0';
-        cur = cJSON_GetObjectItemCaseSensitive(cur, name);
-        p += n + (dot ? 1 : 0);
-    }
-    if (!cur) return NULL;
-    if (cJSON_IsString(cur)) return cur->valuestring;
-    if (cJSON_IsBool(cur)) return cJSON_IsTrue(cur) ? "true" : "false";
-    if (cJSON_IsNumber(cur)) {
-        double d = cur->valuedouble;
-        if (d > -9.2e18 && d < 9.2e18 && d == (double)(long long)d)
-            snprintf(buf, len, "%lld", (long long)d);
-        else
-            snprintf(buf, len, "%.17g", d);
-        return buf;
-    }
-    return NULL;
-}
-
-const char *api_fieldsel_value(const char *resource, const cJSON *obj, const char *field,
-                               char *buf, size_t len)
-{
-    const char *v;
-    if (!strcmp(resource, "events")) {
-        if (!strcmp(field, "source")) {
-            v = api_json_field(obj, "source.component", buf, len);
-            if (!v || !*v) v = api_json_field(obj, "reportingComponent", buf, len);
-            return v ? v : "";
-        }
-    }
-    if (!strcmp(resource, "pods") && !strcmp(field, "status.podIPs")) {
-        /* the selectable value is the list of IPs joined by ',' */
-        const cJSON *ips = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(obj, "status"), "podIPs");
-        size_t used = 0;
-        if (len) buf[0] = '\0';
-        for (const cJSON *ip = cJSON_IsArray(ips) ? ips->child : NULL; ip; ip = ip->next) {
-            const cJSON *s = cJSON_GetObjectItemCaseSensitive(ip, "ip");
-            if (!cJSON_IsString(s) || used >= len) continue;
-            int n = snprintf(buf + used, len - used, "%s%s", used ? "," : "", s->valuestring);
-            if (n > 0) used += (size_t)n;
-        }
-        return len ? buf : "";
-    }
-    v = api_json_field(obj, field, buf, len);
-    if (v) return v;
-    if (!strcmp(field, "spec.unschedulable") || !strcmp(field, "spec.hostNetwork"))
-        return "false";
-    if (!strcmp(field, "status.replicas") || !strcmp(field, "status.successful")) return "0";
-    return "";
 }

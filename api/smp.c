@@ -35,12 +35,21 @@ struct smp_type {
     const struct smp_field *fields;
 };
 
-#define MERGE(n, k, t) {n, true, k, t}
-#define OBJECT(n, t) {n, false, NULL, t}
-#define END {NULL, false, NULL, NULL}
+#define MERGE(n, k, t)                                                                             \
+    {                                                                                              \
+        n, true, k, t                                                                              \
+    }
+#define OBJECT(n, t)                                                                               \
+    {                                                                                              \
+        n, false, NULL, t                                                                          \
+    }
+#define END                                                                                        \
+    {                                                                                              \
+        NULL, false, NULL, NULL                                                                    \
+    }
 
-static const struct smp_field f_meta[] = {
-    MERGE("finalizers", NULL, NULL), MERGE("ownerReferences", "uid", NULL), END};
+static const struct smp_field f_meta[] = {MERGE("finalizers", NULL, NULL),
+                                          MERGE("ownerReferences", "uid", NULL), END};
 static const struct smp_type t_meta = {f_meta};
 
 static const struct smp_field f_container[] = {
@@ -106,8 +115,7 @@ static const struct smp_field f_cronjob[] = {OBJECT("metadata", &t_meta),
 static const struct smp_field f_service[] = {OBJECT("metadata", &t_meta),
                                              OBJECT("spec", &t_servicespec),
                                              OBJECT("status", &t_condstatus), END};
-static const struct smp_field f_node[] = {OBJECT("metadata", &t_meta),
-                                          OBJECT("spec", &t_nodespec),
+static const struct smp_field f_node[] = {OBJECT("metadata", &t_meta), OBJECT("spec", &t_nodespec),
                                           OBJECT("status", &t_nodestatus), END};
 static const struct smp_field f_serviceaccount[] = {OBJECT("metadata", &t_meta),
                                                     MERGE("secrets", "name", NULL), END};
@@ -197,8 +205,7 @@ static const cJSON *ident(const cJSON *item, const char *key)
 
 static const char *directive(const cJSON *item)
 {
-    const cJSON *d = cJSON_IsObject(item) ? cJSON_GetObjectItemCaseSensitive(item, "$patch")
-                                          : NULL;
+    const cJSON *d = cJSON_IsObject(item) ? cJSON_GetObjectItemCaseSensitive(item, "$patch") : NULL;
     return d ? (cJSON_IsString(d) ? d->valuestring : "") : NULL;
 }
 
@@ -464,7 +471,8 @@ static int merge_list(struct smp *c, cJSON *orig, const cJSON *patch, const stru
             } else if (!strcmp(d, "replace")) {
                 replace = true;
             } else if (!strcmp(d, "merge")) {
-                rc = ops_err(c->err, c->errlen, "merging lists cannot yet be specified in the patch");
+                rc = ops_err(c->err, c->errlen,
+                             "merging lists cannot yet be specified in the patch");
                 goto out;
             } else {
                 char buf[200];
@@ -755,8 +763,9 @@ cJSON *api_smp_apply(const cJSON *original, const cJSON *patch, const char *kind
     struct smp c = {err, errlen};
     if (err && errlen) err[0] = '\0';
     if (!cJSON_IsObject(original) || !cJSON_IsObject(patch)) {
-        ops_err(err, errlen, "invalid JSON document: a strategic merge patch and the object it "
-                             "applies to must both be JSON objects");
+        ops_err(err, errlen,
+                "invalid JSON document: a strategic merge patch and the object it "
+                "applies to must both be JSON objects");
         return NULL;
     }
     cJSON *out = cJSON_Duplicate(original, 1);

@@ -240,7 +240,7 @@ void tbl_node_row(tbl_row_t *r, const cJSON *o, uint64_t now)
         if (role) roles[n++] = role;
     }
     if (cap && !roles) r->oom = true;
-    qsort(roles, (size_t)n, sizeof *roles, cmp_cstr);
+    if (n > 1) qsort(roles, (size_t)n, sizeof *roles, cmp_cstr);
     for (int i = 0; i < n; i++) {
         if (i && !strcmp(roles[i], roles[i - 1])) continue;
         if (b.n) sb_putc(&b, ',');

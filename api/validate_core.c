@@ -216,7 +216,9 @@ void v_service(const cJSON *o, const cJSON *old, api_errors_t *e)
     v_service_ips(spec, e);
     const char *etp = j_str(spec, "externalTrafficPolicy");
     static const char *const policies[] = {"Cluster", "Local", NULL};
-    if (!strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer")) {
+    bool external = !strcmp(type, "NodePort") || !strcmp(type, "LoadBalancer") ||
+                    (!strcmp(type, "ClusterIP") && j_len(spec, "externalIPs") > 0);
+    if (external) {
         if (!etp || !*etp)
             api_err_required(e, "spec.externalTrafficPolicy", "");
         else if (!one_of(etp, policies))

@@ -82,6 +82,26 @@ static int load_backup(store_t *s, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* libraft repairs a torn or truncated open segment by itself while loading
+ * (auto-recovery) but says so only through its tracer; we listen while the
+ * log loads and turn those lines into our own warnings. */
+static void load_trace(struct raft_tracer *t, const char *file, int line, const char *msg)
+{
+    (void)t;
+    (void)file;
+    (void)line;
+    static const char *const words[] = {"truncate", "discard", "corrupt", "checksum", NULL};
+    for (const char *const *w = words; *w; w++) {
+        if (strstr(msg, *w)) {
+            log_warn(STORE_COMP, "repairing the raft log after an unclean stop: %s", msg);
+            return;
+        }
+    }
+}
+
+static struct raft_tracer load_tracer = {.enabled = true, .emit = load_trace};
+static struct raft_tracer quiet_tracer = {.enabled = false, .emit = load_trace};
+
 static int start_raft(store_t *s, bool bootstrap, char *err, size_t errlen)
 {
     int rv = raft_uv_tcp_init(&s->transport, s->loop);
@@ -95,6 +115,9 @@ static int start_raft(store_t *s, bool bootstrap, char *err, size_t errlen)
         snprintf(err, errlen, "raft storage in %s: %s", s->raft_dir, s->io.errmsg);
         return STORE_EIO;
     }
+    /* 1 MiB segments instead of 8: libraft keeps a few preallocated, which
+     * is 24 MiB of an SD card by default for a store of a few MiB. */
+    raft_uv_set_segment_size(&s->io, 1u << 20);
     rv = raft_init(&s->raft, &s->io, &s->fsm, s->id, s->address);
     if (rv != 0) {
         snprintf(err, errlen, "raft init: %s", raft_errmsg(&s->raft));
@@ -112,7 +135,9 @@ static int start_raft(store_t *s, bool bootstrap, char *err, size_t errlen)
             return rv == RAFT_NOSPACE ? STORE_ENOSPC : STORE_EIO;
         }
     }
+    raft_uv_set_tracer(&s->io, &load_tracer);
     rv = raft_start(&s->raft);
+    raft_uv_set_tracer(&s->io, &quiet_tracer);
     if (rv != 0) {
         snprintf(err, errlen, "raft start in %s: %s (the data dir may be damaged)", s->raft_dir,
                  raft_errmsg(&s->raft));

@@ -240,9 +240,12 @@ static void apply_cb(struct raft_apply *req, int status, void *result)
     metrics_histogram_observe(s->commit_hist, (double)(time_mono_ms() - o->start_ms) / 1000.0);
     if (status != 0) {
         int err = store_err_from_raft(status);
-        if (err == STORE_ENOSPC || err == STORE_EIO)
-            log_error(STORE_COMP, "write failed: %s (%s)", store_strerror(err),
-                      raft_strerror(status));
+        /* Once per 10 s: a full disk must not fill the log too. */
+        uint64_t now = time_mono_ms();
+        if ((err == STORE_ENOSPC || err == STORE_EIO) && now - s->last_io_log_ms > 10000) {
+            s->last_io_log_ms = now;
+            log_error(STORE_COMP, "write failed: %s", store_strerror(err));
+        }
         op_fail(o, err);
         return;
     }

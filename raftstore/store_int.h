@@ -142,6 +142,7 @@ struct store {
 
     unsigned expiring;    /* expiry deletes in flight */
     int handles_open;
+    uint64_t last_io_log_ms;
     uint64_t finishing_index; /* index of the op whose callback is running */
     http_client_t *join_client;
     char member_api[16][256];

@@ -13,7 +13,7 @@
 #include "api/api.h"
 
 static const char *const fields[] = {
-    "metadata.name", "metadata.namespace", "spec.nodeName", "status.phase",   "status.podIP",
+    "metadata.name", "metadata.namespace", "spec.nodeName", "status.phase",    "status.podIP",
     "status.podIPs", "spec.hostNetwork",   "source",        "status.replicas", "spec.unschedulable",
     "type",          "involvedObject.kind"};
 static const char *const resources[] = {"pods", "nodes", "events", "replicasets", "secrets"};
@@ -77,8 +77,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     walk_resources(cJSON_GetObjectItemCaseSensitive(pspec, "initContainers"));
 
     const cJSON *kind = cJSON_GetObjectItemCaseSensitive(obj, "kind");
-    cJSON *merged = api_smp_apply(obj, obj, cJSON_IsString(kind) ? kind->valuestring : "Pod", err,
-                                  sizeof err);
+    cJSON *merged =
+        api_smp_apply(obj, obj, cJSON_IsString(kind) ? kind->valuestring : "Pod", err, sizeof err);
     cJSON_Delete(merged);
     merged = api_merge_patch_apply(obj, obj, err, sizeof err);
     cJSON_Delete(merged);

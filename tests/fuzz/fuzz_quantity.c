@@ -31,8 +31,7 @@ static void check_roundtrip(const api_quantity_t *q, const char *in)
     api_quantity_format(&again, buf2, sizeof buf2);
     api_quantity_t third;
     char buf3[API_QUANTITY_STRLEN];
-    if (api_quantity_parse(buf2, &third, err, sizeof err) ||
-        api_quantity_cmp(&third, q) != 0 ||
+    if (api_quantity_parse(buf2, &third, err, sizeof err) || api_quantity_cmp(&third, q) != 0 ||
         strcmp(api_quantity_format(&third, buf3, sizeof buf3), buf2)) {
         fprintf(stderr, "'%s': '%s' -> '%s' is not canonical\n", in, buf, buf2);
         abort();

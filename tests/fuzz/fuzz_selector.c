@@ -27,8 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     api_selector_t *sel = api_selector_parse(s, err, sizeof err);
     if (sel) {
-        (void)api_selector_matches(sel, cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "metadata"),
-                                                            "labels"));
+        (void)api_selector_matches(
+            sel, cJSON_GetObjectItem(cJSON_GetObjectItem(pod, "metadata"), "labels"));
         char *str = api_selector_string(sel);
         api_selector_t *again = str ? api_selector_parse(str, err, sizeof err) : NULL;
         if (str && !again) {

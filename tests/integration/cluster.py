@@ -86,7 +86,8 @@ class Member:
     def ready(self):
         if self.proc.poll() is not None:
             raise AssertionError("%s exited with %s:\n%s" % (self.name, self.proc.returncode, self.log()))
-        return http("GET", self.url + "/readyz", timeout=2)[0] == 200
+        return (http("GET", self.url + "/readyz", timeout=2)[0] == 200
+                and os.path.exists(os.path.join(self.dir, "admin.kubeconfig")))
 
     def log(self):
         try:

@@ -61,8 +61,7 @@ static void test_rfc6902_examples(void **state)
 {
     (void)state;
     /* A.1 - A.16 */
-    jp("{'foo':'bar'}", "[{'op':'add','path':'/baz','value':'qux'}]",
-       "{'baz':'qux','foo':'bar'}");
+    jp("{'foo':'bar'}", "[{'op':'add','path':'/baz','value':'qux'}]", "{'baz':'qux','foo':'bar'}");
     jp("{'foo':['bar','baz']}", "[{'op':'add','path':'/foo/1','value':'qux'}]",
        "{'foo':['bar','qux','baz']}");
     jp("{'baz':'qux','foo':'bar'}", "[{'op':'remove','path':'/baz'}]", "{'foo':'bar'}");
@@ -229,7 +228,7 @@ static void test_rfc7386_examples(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_rfc6902_examples), cmocka_unit_test(test_json_patch_rules),
+        cmocka_unit_test(test_rfc6902_examples),  cmocka_unit_test(test_json_patch_rules),
         cmocka_unit_test(test_json_patch_limits), cmocka_unit_test(test_pointer_get),
         cmocka_unit_test(test_rfc7386_examples),
     };

@@ -557,6 +557,37 @@ static void test_status_invalid(void **state)
     api_errors_free(&e);
 }
 
+static void test_scale_of(void **state)
+{
+    (void)state;
+    cJSON *d = J("{\"metadata\":{\"name\":\"web\",\"namespace\":\"default\",\"uid\":\"u1\","
+                 "\"resourceVersion\":\"42\",\"labels\":{\"x\":\"y\"}},\"spec\":{\"replicas\":3,"
+                 "\"selector\":{\"matchLabels\":{\"app\":\"web\",\"tier\":\"fe\"}}},\"status\":{"
+                 "\"replicas\":2}}");
+    cJSON *s = api_scale_of(api_resource_lookup("apps", "v1", "deployments"), d);
+    assert_non_null(s);
+    assert_string_equal(str_at(s, "kind"), "Scale");
+    assert_string_equal(str_at(s, "apiVersion"), "autoscaling/v1");
+    const cJSON *m = cJSON_GetObjectItem(s, "metadata");
+    assert_string_equal(str_at(m, "name"), "web");
+    assert_string_equal(str_at(m, "resourceVersion"), "42");
+    assert_null(cJSON_GetObjectItem(m, "labels"));
+    assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(s, "spec"), "replicas")->valueint, 3);
+    const cJSON *st = cJSON_GetObjectItem(s, "status");
+    assert_int_equal(cJSON_GetObjectItem(st, "replicas")->valueint, 2);
+    assert_string_equal(str_at(st, "selector"), "app=web,tier=fe");
+    cJSON_Delete(s);
+    assert_null(api_scale_of(api_resource_lookup("apps", "v1", "daemonsets"), d));
+    cJSON_Delete(d);
+
+    cJSON *rc = J("{\"metadata\":{\"name\":\"rc\"},\"spec\":{\"replicas\":1,\"selector\":{"
+                  "\"app\":\"w\"}}}");
+    s = api_scale_of(api_resource_lookup("", "v1", "replicationcontrollers"), rc);
+    assert_string_equal(str_at(cJSON_GetObjectItem(s, "status"), "selector"), "app=w");
+    cJSON_Delete(s);
+    cJSON_Delete(rc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -573,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_status_resource_errors),
         cmocka_unit_test(test_status_other_errors),
         cmocka_unit_test(test_status_invalid),
+        cmocka_unit_test(test_scale_of),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

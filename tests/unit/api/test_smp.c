@@ -56,7 +56,7 @@ static void smp(const char *kind, const char *doc, const char *patch, const char
 }
 
 #define DEPLOY(containers)                                                                         \
-    "{'kind':'Deployment','metadata':{'name':'d','labels':{'app':'web'}},'spec':{'replicas':1,"   \
+    "{'kind':'Deployment','metadata':{'name':'d','labels':{'app':'web'}},'spec':{'replicas':1,"    \
     "'template':{'metadata':{'labels':{'app':'web'}},'spec':{'containers':" containers "}}}}"
 
 static void test_kubectl_patch_docs(void **state)
@@ -72,7 +72,8 @@ static void test_kubectl_patch_docs(void **state)
         NULL);
     /* the docs' example: the added container comes first */
     smp("Deployment", DEPLOY("[{'name':'patch-demo-ctr','image':'nginx'}]"),
-        "{'spec':{'template':{'spec':{'containers':[{'name':'patch-demo-ctr-2','image':'redis'}]}}}}",
+        "{'spec':{'template':{'spec':{'containers':[{'name':'patch-demo-ctr-2','image':'redis'}]}}}"
+        "}",
         DEPLOY("[{'name':'patch-demo-ctr-2','image':'redis'},{'name':'patch-demo-ctr','image':"
                "'nginx'}]"),
         NULL);
@@ -107,7 +108,8 @@ static void test_kubectl_apply_three_way(void **state)
         DEPLOY("[{'name':'a','image':'x'}]"), NULL);
     /* the manifest's order changed */
     smp("Deployment", DEPLOY("[{'name':'a','image':'x'},{'name':'b','image':'y'}]"),
-        "{'spec':{'template':{'spec':{'$setElementOrder/containers':[{'name':'b'},{'name':'a'}]}}}}",
+        "{'spec':{'template':{'spec':{'$setElementOrder/"
+        "containers':[{'name':'b'},{'name':'a'}]}}}}",
         DEPLOY("[{'name':'b','image':'y'},{'name':'a','image':'x'}]"), NULL);
     /* image changed, env B removed, env C added, scaled, annotation updated */
     smp("Deployment",
@@ -128,8 +130,7 @@ static void test_kubectl_apply_three_way(void **state)
         "'image':'x','env':null},{'$patch':'delete','name':'zz'}]}}",
         "{'spec':{'containers':[{'name':'a','image':'x'}]}}", NULL);
     /* server-side items (not in the manifest) keep their place */
-    smp("Pod",
-        "{'spec':{'containers':[{'name':'a'},{'name':'injected'},{'name':'b'}]}}",
+    smp("Pod", "{'spec':{'containers':[{'name':'a'},{'name':'injected'},{'name':'b'}]}}",
         "{'spec':{'$setElementOrder/containers':[{'name':'a'},{'name':'b'}],'containers':[{"
         "'name':'b','image':'new'}]}}",
         "{'spec':{'containers':[{'name':'a'},{'name':'injected'},{'name':'b','image':'new'}]}}",
@@ -205,8 +206,8 @@ static void test_merge_keys(void **state)
 static void test_finalizers(void **state)
 {
     (void)state;
-    smp("ConfigMap", "{'metadata':{'finalizers':['a','b']}}",
-        "{'metadata':{'finalizers':['c']}}", "{'metadata':{'finalizers':['c','a','b']}}", NULL);
+    smp("ConfigMap", "{'metadata':{'finalizers':['a','b']}}", "{'metadata':{'finalizers':['c']}}",
+        "{'metadata':{'finalizers':['c','a','b']}}", NULL);
     smp("ConfigMap", "{'metadata':{'finalizers':['a','b']}}",
         "{'metadata':{'$deleteFromPrimitiveList/finalizers':['a']}}",
         "{'metadata':{'finalizers':['b']}}", NULL);
@@ -215,11 +216,10 @@ static void test_finalizers(void **state)
         "finalizers':['a'],'finalizers':['c']}}",
         "{'metadata':{'finalizers':['b','c']}}", NULL);
     smp("ConfigMap", "{'metadata':{'finalizers':['a','b']}}",
-        "{'metadata':{'finalizers':['b','a','b']}}", "{'metadata':{'finalizers':['b','a']}}",
-        NULL);
+        "{'metadata':{'finalizers':['b','a','b']}}", "{'metadata':{'finalizers':['b','a']}}", NULL);
     /* deleting from a list that is not there is fine */
-    smp("ConfigMap", "{'metadata':{}}", "{'metadata':{'$deleteFromPrimitiveList/finalizers':['a']}}",
-        "{'metadata':{}}", NULL);
+    smp("ConfigMap", "{'metadata':{}}",
+        "{'metadata':{'$deleteFromPrimitiveList/finalizers':['a']}}", "{'metadata':{}}", NULL);
 }
 
 static void test_directives(void **state)
@@ -267,9 +267,8 @@ static void test_unknown_kind(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    smp("Pod", "{'spec':{'containers':[{'name':'a'}]}}",
-        "{'spec':{'containers':[{'image':'x'}]}}", NULL,
-        "map: {\"image\":\"x\"} does not contain declared merge key: name");
+    smp("Pod", "{'spec':{'containers':[{'name':'a'}]}}", "{'spec':{'containers':[{'image':'x'}]}}",
+        NULL, "map: {\"image\":\"x\"} does not contain declared merge key: name");
     smp("Pod", "{'spec':{'containers':[{'name':'a'}]}}",
         "{'spec':{'containers':[{'$patch':'merge'}]}}", NULL,
         "merging lists cannot yet be specified in the patch");
@@ -298,9 +297,12 @@ static void test_errors(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_kubectl_patch_docs), cmocka_unit_test(test_kubectl_apply_three_way),
-        cmocka_unit_test(test_merge_keys),         cmocka_unit_test(test_finalizers),
-        cmocka_unit_test(test_directives),         cmocka_unit_test(test_unknown_kind),
+        cmocka_unit_test(test_kubectl_patch_docs),
+        cmocka_unit_test(test_kubectl_apply_three_way),
+        cmocka_unit_test(test_merge_keys),
+        cmocka_unit_test(test_finalizers),
+        cmocka_unit_test(test_directives),
+        cmocka_unit_test(test_unknown_kind),
         cmocka_unit_test(test_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
