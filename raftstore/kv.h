@@ -71,6 +71,15 @@ void kv_watch_end_all(kv_t *kv, int err);
  * restore, watches start at the snapshot's revision). Encoding is
  * versioned and checksummed. */
 int kv_snapshot_encode(const kv_t *kv, void **buf, size_t *len);
+/* The same in two steps, so the encoding can run off the loop thread:
+ * kv_freeze (loop thread) takes a consistent view of the current keys;
+ * kv_frozen_encode (any thread, while the kv goes on changing) encodes it;
+ * kv_frozen_release (loop thread) lets the view go. */
+typedef struct kv_frozen kv_frozen_t;
+kv_frozen_t *kv_freeze(kv_t *kv);
+int kv_frozen_encode(const kv_frozen_t *f, void **buf, size_t *len);
+void kv_frozen_release(kv_frozen_t *f);
+
 /* Replaces kv's content with the snapshot; watchers are ended with
  * STORE_ECOMPACTED. STORE_EINVAL (kv unchanged) on a bad buffer. */
 int kv_snapshot_restore(kv_t *kv, const void *buf, size_t len);

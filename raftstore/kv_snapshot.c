@@ -79,14 +79,51 @@ static uint64_t get64(const unsigned char *p)
     return v;
 }
 
-int kv_snapshot_encode(const kv_t *kv, void **buf, size_t *len)
+struct kv_frozen {
+    kv_t *kv;
+    uint64_t rev;
+    size_t n;
+    struct kv_entry **e;
+};
+
+/* Entries are immutable versions, so holding a reference to every current
+ * entry is a consistent view that later writes cannot change: the encoding
+ * can then run on another thread while the loop goes on applying. */
+kv_frozen_t *kv_freeze(kv_t *kv)
+{
+    kv_frozen_t *f = calloc(1, sizeof(*f));
+    if (!f) return NULL;
+    f->kv = kv;
+    f->rev = kv->rev;
+    f->e = malloc((kv->tree.count ? kv->tree.count : 1) * sizeof(*f->e));
+    if (!f->e) {
+        free(f);
+        return NULL;
+    }
+    struct bt_cursor c;
+    for (bt_seek(&kv->tree, "", false, &c); c.leaf; bt_next(&c)) {
+        struct kv_entry *e = bt_cursor_get(&c);
+        e->refs++;
+        f->e[f->n++] = e;
+    }
+    return f;
+}
+
+void kv_frozen_release(kv_frozen_t *f)
+{
+    if (!f) return;
+    for (size_t i = 0; i < f->n; i++) kv_entry_unref(f->kv, f->e[i]);
+    free(f->e);
+    free(f);
+}
+
+int kv_frozen_encode(const kv_frozen_t *f, void **buf, size_t *len)
 {
     *buf = NULL;
     *len = 0;
     size_t total = SNAP_HEADER + 4;
-    struct bt_cursor c;
-    for (bt_seek(&kv->tree, "", false, &c); c.leaf; bt_next(&c)) {
-        const struct kv_entry *e = bt_cursor_get(&c);
+    for (size_t i = 0; i < f->n; i++) {
+        const struct kv_entry *e = f->e[i];
         size_t klen = strlen(e->kv.key);
         if (klen > UINT32_MAX || e->kv.value_len > UINT32_MAX) return STORE_EINVAL;
         total += SNAP_RECORD + klen + e->kv.value_len;
@@ -96,10 +133,10 @@ int kv_snapshot_encode(const kv_t *kv, void **buf, size_t *len)
     unsigned char *p = out;
     memcpy(p, SNAP_MAGIC, 4);
     p = put32(p + 4, SNAP_FORMAT);
-    p = put64(p, kv->rev);
-    p = put64(p, kv->tree.count);
-    for (bt_seek(&kv->tree, "", false, &c); c.leaf; bt_next(&c)) {
-        const store_kv_t *s = &bt_cursor_get(&c)->kv;
+    p = put64(p, f->rev);
+    p = put64(p, f->n);
+    for (size_t i = 0; i < f->n; i++) {
+        const store_kv_t *s = &f->e[i]->kv;
         size_t klen = strlen(s->key);
         p = put32(p, (uint32_t)klen);
         p = put32(p, (uint32_t)s->value_len);
@@ -116,6 +153,15 @@ int kv_snapshot_encode(const kv_t *kv, void **buf, size_t *len)
     *buf = out;
     *len = total;
     return STORE_OK;
+}
+
+int kv_snapshot_encode(const kv_t *kv, void **buf, size_t *len)
+{
+    kv_frozen_t *f = kv_freeze((kv_t *)kv);
+    if (!f) return STORE_ENOSPC;
+    int rv = kv_frozen_encode(f, buf, len);
+    kv_frozen_release(f);
+    return rv;
 }
 
 /* Byte order of two keys without NUL, as strcmp would give. */
