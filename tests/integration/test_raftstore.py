@@ -160,3 +160,91 @@ def test_idle_cluster_with_volatile_heartbeats_writes_nothing(cluster):
         wb, files = before[m.name]
         assert dir_state(m.dir) == files, m.name
         assert write_bytes(m.proc.pid) - wb == 0, m.name
+
+
+def admin_token(member):
+    with open(os.path.join(member.dir, "admin.kubeconfig")) as f:
+        for line in f:
+            if line.strip().startswith("token:"):
+                return line.split(":", 1)[1].strip()
+    raise AssertionError("no token in admin.kubeconfig")
+
+
+def test_concurrent_joins_and_member_removal():
+    c = Cluster(3)
+    try:
+        first = c.members[0].start()
+        c.token = first.token
+        # Two masters join at the same moment: joins are serialized and retried.
+        for m in c.members[1:]:
+            m.start(join=first.url, token=c.token, wait=False)
+        for m in c.members[1:]:
+            wait_for(m.ready, 30, "%s ready" % m.name)
+        c.wait_voters(3)
+        # A master that is gone for good is removed with a documented command.
+        dead = c.members[2]
+        dead_id = dead.status(c.token)["id"]
+        dead.kill(signal.SIGKILL)
+        p = subprocess.run([PICOKUBE, "member", "remove", dead_id, "--server", first.url,
+                            "--token", c.token], capture_output=True, timeout=60)
+        assert p.returncode == 0, p.stderr
+        c.members = c.members[:2]
+        c.wait_voters(2)
+        p = subprocess.run([PICOKUBE, "member", "list", "--server", first.url, "--token", c.token],
+                           capture_output=True, timeout=30)
+        assert p.returncode == 0 and dead_id.encode() not in p.stdout
+        # Still a working majority of two.
+        assert c.put(c.members[1], "/test/after-remove", VALUE) == 201
+        # Removing an unknown member says so and changes nothing.
+        p = subprocess.run([PICOKUBE, "member", "remove", "00000000000000ff", "--server",
+                            first.url, "--token", c.token], capture_output=True, timeout=30)
+        assert p.returncode != 0 and b"no such member" in p.stderr
+    finally:
+        c.cleanup()
+
+
+def test_metrics_show_raft_state(cluster):
+    leader = cluster.leader()
+    code, body, _ = http("GET", leader.url + "/metrics", token=admin_token(leader))
+    assert code == 200
+    text = body.decode()
+    assert "\npicokube_raft_is_leader 1\n" in "\n" + text
+    assert "picokube_raft_term " in text and "picokube_raft_applied_index " in text
+    assert "picokube_raft_commit_duration_seconds_bucket" in text
+    follower = [m for m in cluster.members if m is not leader][0]
+    code, body, _ = http("GET", follower.url + "/metrics", token=admin_token(follower))
+    assert "\npicokube_raft_is_leader 0\n" in "\n" + body.decode()
+    # Without a token, /metrics is refused.
+    assert http("GET", leader.url + "/metrics")[0] == 401
+
+
+def test_backup_and_restore(cluster):
+    for i in range(50):
+        assert cluster.put(cluster.members[i % 3], "/test/b%02d" % i, VALUE) == 201
+    m = cluster.members[1]
+    code, backup, _ = http("GET", m.url + "/picokube/backup", token=admin_token(m))
+    assert code == 200 and len(backup) > 50 * 512
+    # The join token is not the admin credential.
+    assert http("GET", m.url + "/picokube/backup", token=cluster.token)[0] == 403
+    path = os.path.join(cluster.root, "backup.db")
+    with open(path, "wb") as f:
+        f.write(backup)
+    fresh = Member(cluster.root, "restored", extra=["--restore", path]).start()
+    try:
+        tok = fresh.token
+        for i in range(50):
+            code, body, _ = http("GET", fresh.url + "/internal/raftstore/kv/test/b%02d" % i, token=tok)
+            assert code == 200 and body == VALUE
+        # A damaged backup is refused before anything is written.
+        bad = os.path.join(cluster.root, "bad.db")
+        with open(bad, "wb") as f:
+            f.write(backup[:-10])
+        other = Member(cluster.root, "bad", extra=["--restore", bad])
+        p = subprocess.run([PICOKUBE, "server", "--cluster-init", "--data-dir", other.dir,
+                            "--bind-address", "127.0.0.1", "--https-listen-port", str(other.api_port),
+                            "--peer-port", str(other.peer_port), "--restore", bad],
+                           capture_output=True, timeout=30)
+        assert p.returncode != 0 and b"not a picokube backup" in p.stderr
+        assert not os.path.exists(os.path.join(other.dir, "store.json"))
+    finally:
+        fresh.kill()
