@@ -4,6 +4,7 @@
  *   picokube server   raftstore + API server (+ scheduler, controller, agent
  *                     as those components land)
  *   picokube member   list or remove raft members of a running cluster
+ *   picokube backup   save a consistent snapshot of the store
  *
  * Each subcommand lives in its own cmd/<name>.c; this file only dispatches.
  */
@@ -18,6 +19,7 @@ static void usage(FILE *out)
                  "commands:\n"
                  "  server   run a master (store, API server, and the cluster's loops)\n"
                  "  member   list members, or remove a dead one: picokube member remove ID\n"
+                 "  backup   save a snapshot of the store: picokube backup [--kubeconfig F] FILE\n"
                  "  version  print the version\n\n"
                  "Run 'picokube <command> --help' for the flags of a command.\n");
 }
@@ -31,6 +33,7 @@ int main(int argc, char **argv)
     const char *c = argv[1];
     if (!strcmp(c, "server")) return cmd_server(argc - 2, argv + 2);
     if (!strcmp(c, "member")) return cmd_member(argc - 2, argv + 2);
+    if (!strcmp(c, "backup")) return cmd_backup(argc - 2, argv + 2);
     if (!strcmp(c, "version") || !strcmp(c, "--version")) {
         printf("picokube %s\n", PICOKUBE_VERSION);
         return 0;

@@ -222,13 +222,15 @@ def test_backup_and_restore(cluster):
     for i in range(50):
         assert cluster.put(cluster.members[i % 3], "/test/b%02d" % i, VALUE) == 201
     m = cluster.members[1]
-    code, backup, _ = http("GET", m.url + "/picokube/backup", token=admin_token(m))
-    assert code == 200 and len(backup) > 50 * 512
+    path = os.path.join(cluster.root, "backup.db")
+    p = subprocess.run([PICOKUBE, "backup", "--kubeconfig", os.path.join(m.dir, "admin.kubeconfig"),
+                        path], capture_output=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    with open(path, "rb") as f:
+        backup = f.read()
+    assert len(backup) > 50 * 512
     # The join token is not the admin credential.
     assert http("GET", m.url + "/picokube/backup", token=cluster.token)[0] == 403
-    path = os.path.join(cluster.root, "backup.db")
-    with open(path, "wb") as f:
-        f.write(backup)
     fresh = Member(cluster.root, "restored", extra=["--restore", path]).start()
     try:
         tok = fresh.token
