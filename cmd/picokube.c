@@ -20,6 +20,7 @@ static void usage(FILE *out)
                  "  server   run a master (store, API server, and the cluster's loops)\n"
                  "  member   list members, or remove a dead one: picokube member remove ID\n"
                  "  backup   save a snapshot of the store: picokube backup [--kubeconfig F] FILE\n"
+                 "  proxy    program iptables for Services (also runs inside server and agent)\n"
                  "  version  print the version\n\n"
                  "Run 'picokube <command> --help' for the flags of a command.\n");
 }
@@ -34,6 +35,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "server")) return cmd_server(argc - 2, argv + 2);
     if (!strcmp(c, "member")) return cmd_member(argc - 2, argv + 2);
     if (!strcmp(c, "backup")) return cmd_backup(argc - 2, argv + 2);
+    if (!strcmp(c, "proxy")) return cmd_proxy(argc - 2, argv + 2);
     if (!strcmp(c, "version") || !strcmp(c, "--version")) {
         printf("picokube %s\n", PICOKUBE_VERSION);
         return 0;
