@@ -862,4 +862,55 @@ size_t api_workqueue_len(const api_workqueue_t *q);
 /* Keys being processed now. */
 size_t api_workqueue_active(const api_workqueue_t *q);
 
+/* ---------------------------------------------------------- leaderelect.c
+ * LEADER ELECTION (owned by the scheduler work; the controller reuses it):
+ * client-go's LeaderElector on a coordination.k8s.io/v1 Lease. The holder
+ * writes holderIdentity, leaseDurationSeconds, acquireTime and renewTime
+ * (MicroTime, RFC 3339 with microseconds) and counts leaseTransitions;
+ * every write is a PUT with the resourceVersion read (a create when the
+ * Lease does not exist), so of two candidates only one wins.
+ * - A candidate takes the Lease when its holder is empty, is itself, or has
+ *   not renewed for leaseDurationSeconds as measured by the candidate's
+ *   own clock since it last saw the record change (clocks of different
+ *   machines are never compared).
+ * - The holder renews every renew_interval without reading first; if it
+ *   could not renew for renew_deadline (counted from when it sent its last
+ *   successful renewal) it stops leading, before any candidate can take
+ *   over (renew_deadline + retry_period < lease duration).
+ * - Defaults: lease 2 s, renew deadline 1.5 s, renew every 500 ms, retry
+ *   every 250 ms: a dead leader is replaced within lease + 2 retries, about
+ *   2.5 s (the issue asks for 3 s); a leader that stops cleanly releases
+ *   the Lease (holder "") and is replaced within one retry period.
+ * Everything runs on the client's loop thread. */
+
+typedef struct api_leader_elector api_leader_elector_t;
+
+typedef struct api_leader_config {
+    const char *ns;               /* NULL: "kube-system" */
+    const char *name;             /* the Lease, e.g. "picokube-scheduler" (required) */
+    const char *identity;         /* unique per candidate, e.g. hostname_random (required) */
+    unsigned lease_duration_ms;   /* 0: 2000; written in whole seconds, rounded up */
+    unsigned renew_deadline_ms;   /* 0: 1500 */
+    unsigned renew_interval_ms;   /* 0: 500 */
+    unsigned retry_period_ms;     /* 0: 250 */
+    void (*on_started_leading)(void *data);
+    /* Also called by api_leader_elect_stop when leading. */
+    void (*on_stopped_leading)(void *data);
+    /* The holder seen changed ("" when nobody holds it); may be NULL. */
+    void (*on_new_leader)(const char *identity, void *data);
+    void *data;
+} api_leader_config_t;
+
+/* Starts campaigning at once. Strings of cfg are copied. NULL (logged)
+ * without a name or an identity. */
+api_leader_elector_t *api_leader_elect_start(api_client_t *c, const api_leader_config_t *cfg);
+bool api_leader_is_leader(const api_leader_elector_t *le);
+/* The holder last seen ("" when none or not read yet). */
+const char *api_leader_holder(const api_leader_elector_t *le);
+/* Stops campaigning; when leading, calls on_stopped_leading and releases
+ * the Lease (best effort, 1 s at most). The elector is freed once its
+ * requests ended, then done(arg) runs on the loop (done may be NULL). Free
+ * the client only after done. */
+void api_leader_elect_stop(api_leader_elector_t *le, void (*done)(void *arg), void *arg);
+
 #endif /* PICOKUBE_API_H */

@@ -21,6 +21,7 @@ static void usage(FILE *out)
                  "  member   list members, or remove a dead one: picokube member remove ID\n"
                  "  backup   save a snapshot of the store: picokube backup [--kubeconfig F] FILE\n"
                  "  proxy    program iptables for Services (also runs inside server and agent)\n"
+                 "  controller  the controller manager alone (it also runs inside server)\n"
                  "  version  print the version\n\n"
                  "Run 'picokube <command> --help' for the flags of a command.\n");
 }
@@ -36,6 +37,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "member")) return cmd_member(argc - 2, argv + 2);
     if (!strcmp(c, "backup")) return cmd_backup(argc - 2, argv + 2);
     if (!strcmp(c, "proxy")) return cmd_proxy(argc - 2, argv + 2);
+    if (!strcmp(c, "controller")) return cmd_controller(argc - 2, argv + 2);
     if (!strcmp(c, "version") || !strcmp(c, "--version")) {
         printf("picokube %s\n", PICOKUBE_VERSION);
         return 0;

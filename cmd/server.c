@@ -19,6 +19,7 @@
 
 #include "apiserver/apiserver.h"
 #include "cmd/cmd.h"
+#include "controller/controller.h"
 #include "lib/lib.h"
 #include "raftstore/raftstore.h"
 
@@ -37,7 +38,23 @@ struct server {
     bool admin_proposed;
     bool stopping;
     int exit_code;
+    ctrl_t *ctrl;
+    char admin[256];
 };
+
+/* The cluster's loops run on their own threads and talk to this master's
+ * API over HTTP, as they would from another process. */
+static void start_components(struct server *sv)
+{
+    struct ctrl_config cc = {.urls = sv->api_url, .token = sv->admin};
+    if (ctrl_start(&cc, &sv->ctrl) != 0) log_error(COMP, "cannot start the controller manager");
+}
+
+static void stop_components(struct server *sv)
+{
+    if (sv->ctrl) ctrl_stop(sv->ctrl);
+    sv->ctrl = NULL;
+}
 
 void cmd_primary_ip(char *buf, size_t len)
 {
@@ -117,11 +134,10 @@ static void ready_tick(uv_timer_t *t)
         }
         return;
     }
-    char admin[256];
-    snprintf(admin, sizeof(admin), "%.*s", (int)kv->value_len, kv->value);
-    apiserver_set_admin_token(sv->api, admin);
+    snprintf(sv->admin, sizeof(sv->admin), "%.*s", (int)kv->value_len, kv->value);
+    apiserver_set_admin_token(sv->api, sv->admin);
     int rv = write_token(sv);
-    if (rv == 0) rv = write_kubeconfig(sv, admin);
+    if (rv == 0) rv = write_kubeconfig(sv, sv->admin);
     if (rv != 0) {
         log_error(COMP, "cannot write %s/token or admin.kubeconfig: %s; retrying", sv->data_dir,
                   strerror(-rv));
@@ -130,6 +146,7 @@ static void ready_tick(uv_timer_t *t)
     sv->wrote_files = true;
     log_info(COMP, "ready: API on %s; kubeconfig %s/admin.kubeconfig", sv->api_url,
              sv->data_dir);
+    start_components(sv);
 }
 
 static void store_closed(void *data)
@@ -153,6 +170,7 @@ static void on_signal(uv_signal_t *h, int signum)
     sv->stopping = true;
     log_info(COMP, "signal %d: finishing requests in flight, then stopping", signum);
     uv_timer_stop(&sv->ready_timer);
+    stop_components(sv);
     apiserver_stop(sv->api, api_stopped, sv);
 }
 
