@@ -4,11 +4,32 @@
 #ifndef PICOKUBE_CMD_H
 #define PICOKUBE_CMD_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 int cmd_server(int argc, char **argv);
 int cmd_member(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
 int cmd_proxy(int argc, char **argv);
 int cmd_controller(int argc, char **argv);
+
+int cmd_agent(int argc, char **argv);
+int cmd_images(int argc, char **argv);
+
+/* The node side of a master or worker: the node agent on its own thread and
+ * the service proxy (node.c). */
+struct node_side;
+struct node_side_config {
+    const char *servers;   /* API URL(s) */
+    const char *token;     /* the cluster token (node identity) */
+    const char *node_name; /* NULL: host name */
+    const char *node_ip;   /* NULL: the default route's address */
+    const char *data_dir;
+    bool control_plane;
+};
+int node_side_start(const struct node_side_config *c, struct node_side **out, char *err,
+                    size_t errlen);
+void node_side_stop(struct node_side *n);
 
 /* The first non-loopback IPv4 address of an interface that is up, else
  * 127.0.0.1, into buf. Used as the default advertised address. */

@@ -18,6 +18,8 @@ static void usage(FILE *out)
     fprintf(out, "usage: picokube <command> [flags]\n\n"
                  "commands:\n"
                  "  server   run a master (store, API server, and the cluster's loops)\n"
+                 "  agent    run a worker node: picokube agent --server URL --token T\n"
+                 "  images   the node's image store: picokube images import FILE | ls | rm NAME\n"
                  "  member   list members, or remove a dead one: picokube member remove ID\n"
                  "  backup   save a snapshot of the store: picokube backup [--kubeconfig F] FILE\n"
                  "  proxy    program iptables for Services (also runs inside server and agent)\n"
@@ -38,6 +40,8 @@ int main(int argc, char **argv)
     if (!strcmp(c, "backup")) return cmd_backup(argc - 2, argv + 2);
     if (!strcmp(c, "proxy")) return cmd_proxy(argc - 2, argv + 2);
     if (!strcmp(c, "controller")) return cmd_controller(argc - 2, argv + 2);
+    if (!strcmp(c, "agent")) return cmd_agent(argc - 2, argv + 2);
+    if (!strcmp(c, "images")) return cmd_images(argc - 2, argv + 2);
     if (!strcmp(c, "version") || !strcmp(c, "--version")) {
         printf("picokube %s\n", PICOKUBE_VERSION);
         return 0;

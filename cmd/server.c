@@ -39,7 +39,11 @@ struct server {
     bool stopping;
     int exit_code;
     ctrl_t *ctrl;
+    struct node_side *node;
     char admin[256];
+    bool run_agent;
+    const char *node_name;
+    char adv[64];
 };
 
 /* The cluster's loops run on their own threads and talk to this master's
@@ -48,12 +52,22 @@ static void start_components(struct server *sv)
 {
     struct ctrl_config cc = {.urls = sv->api_url, .token = sv->admin};
     if (ctrl_start(&cc, &sv->ctrl) != 0) log_error(COMP, "cannot start the controller manager");
+    if (sv->run_agent) {
+        char err[600];
+        struct node_side_config nc = {.servers = sv->api_url, .token = sv->token,
+                                      .node_name = sv->node_name, .node_ip = sv->adv,
+                                      .data_dir = sv->data_dir, .control_plane = true};
+        if (node_side_start(&nc, &sv->node, err, sizeof(err)) != 0)
+            log_error(COMP, "this master runs no pods: %s", err);
+    }
 }
 
 static void stop_components(struct server *sv)
 {
     if (sv->ctrl) ctrl_stop(sv->ctrl);
     sv->ctrl = NULL;
+    node_side_stop(sv->node);
+    sv->node = NULL;
 }
 
 void cmd_primary_ip(char *buf, size_t len)
@@ -226,12 +240,12 @@ int cmd_server(int argc, char **argv)
                         "one: give only one of them\n");
         return 2;
     }
-    (void)node_name;
-    (void)disable_agent;
     (void)vip;
 
     static struct server sv;
     sv.data_dir = data_dir;
+    sv.run_agent = !disable_agent;
+    sv.node_name = node_name;
     int rv = file_mkdirs(data_dir, 0700);
     if (rv != 0) {
         fprintf(stderr, "picokube server: cannot create the data dir %s: %s\n", data_dir,
@@ -265,6 +279,7 @@ int cmd_server(int argc, char **argv)
     } else {
         cmd_primary_ip(adv, sizeof(adv));
     }
+    snprintf(sv.adv, sizeof(sv.adv), "%s", adv);
     char raft_bind[128], raft_adv[128];
     snprintf(raft_bind, sizeof(raft_bind), "%s:%ld", bind ? bind : "0.0.0.0", peer_port);
     snprintf(raft_adv, sizeof(raft_adv), "%s:%ld", adv, peer_port);
