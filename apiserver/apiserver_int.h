@@ -18,6 +18,10 @@ struct apiserver {
     http_server_t *http;
     char *admin_token;
     char *cluster_token;
+    /* REST layer (rest_int.h) */
+    char advertise_ip[64]; /* this master's address (kubernetes Endpoints, /api) */
+    char service_cidr[32]; /* clusterIPs are allocated from here */
+    struct rest_bg *bg;    /* leader-side background work (namespaces.c) */
 };
 
 enum api_identity api_authenticate(apiserver_t *a, http_req_t *req);
@@ -26,5 +30,8 @@ enum api_identity api_authenticate(apiserver_t *a, http_req_t *req);
 void api_rest_handle(apiserver_t *a, http_req_t *req, enum api_identity id);
 /* Replies with a metav1.Status. */
 void api_reply_status(http_req_t *req, int code, const char *reason, const char *message);
+/* namespaces.c: bootstrap objects and namespace termination; stop before free. */
+void rest_bg_start(apiserver_t *a);
+void rest_bg_stop(apiserver_t *a);
 
 #endif /* PICOKUBE_APISERVER_INT_H */

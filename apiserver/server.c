@@ -147,6 +147,10 @@ int apiserver_start(const struct apiserver_config *cfg, apiserver_t **out, char 
     a->loop = cfg->loop;
     a->store = cfg->store;
     a->cluster_token = cfg->cluster_token ? strdup(cfg->cluster_token) : NULL;
+    snprintf(a->advertise_ip, sizeof(a->advertise_ip), "%s",
+             cfg->advertise_ip ? cfg->advertise_ip : "");
+    snprintf(a->service_cidr, sizeof(a->service_cidr), "%s",
+             cfg->service_cidr ? cfg->service_cidr : "10.43.0.0/16");
     struct http_server_config hc = {
         .host = cfg->bind_host ? cfg->bind_host : "0.0.0.0",
         .port = cfg->port,
@@ -165,6 +169,7 @@ int apiserver_start(const struct apiserver_config *cfg, apiserver_t **out, char 
                      gauge_applied, a);
     metrics_gauge_fn("picokube_store_revision", "The store's current revision.", gauge_revision,
                      a);
+    rest_bg_start(a);
     *out = a;
     return 0;
 }
@@ -202,5 +207,6 @@ void apiserver_stop(apiserver_t *a, void (*done)(void *arg), void *arg)
     c->a = a;
     c->done = done;
     c->arg = arg;
+    rest_bg_stop(a);
     http_server_stop(a->http, stopped, c);
 }
