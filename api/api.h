@@ -592,6 +592,11 @@ int api_kubeconfig_load(const char *explicit_path, const char *context, api_kube
 int api_kubeconfig_parse(const char *text, size_t len, const char *path, const char *context,
                          api_kubeconfig_t *out, char *err, size_t errlen);
 void api_kubeconfig_free(api_kubeconfig_t *kc); /* and zeroes it */
+/* For an https:// server, makes the kubeconfig's certificate authority
+ * (certificate-authority-data or -file; else the system store) the process
+ * default for lib's HTTP clients (http_client_set_default_tls). 0, or -1
+ * with a message. */
+int api_kubeconfig_use_tls(const api_kubeconfig_t *kc, char *err, size_t errlen);
 
 /* ---------------------------------------------------------------- client.c
  * Requests to the API server, on lib/'s HTTP client: keep-alive, several
@@ -886,13 +891,13 @@ size_t api_workqueue_active(const api_workqueue_t *q);
 typedef struct api_leader_elector api_leader_elector_t;
 
 typedef struct api_leader_config {
-    const char *ns;               /* NULL: "kube-system" */
-    const char *name;             /* the Lease, e.g. "picokube-scheduler" (required) */
-    const char *identity;         /* unique per candidate, e.g. hostname_random (required) */
-    unsigned lease_duration_ms;   /* 0: 2000; written in whole seconds, rounded up */
-    unsigned renew_deadline_ms;   /* 0: 1500 */
-    unsigned renew_interval_ms;   /* 0: 500 */
-    unsigned retry_period_ms;     /* 0: 250 */
+    const char *ns;             /* NULL: "kube-system" */
+    const char *name;           /* the Lease, e.g. "picokube-scheduler" (required) */
+    const char *identity;       /* unique per candidate, e.g. hostname_random (required) */
+    unsigned lease_duration_ms; /* 0: 2000; written in whole seconds, rounded up */
+    unsigned renew_deadline_ms; /* 0: 1500 */
+    unsigned renew_interval_ms; /* 0: 500 */
+    unsigned retry_period_ms;   /* 0: 250 */
     void (*on_started_leading)(void *data);
     /* Also called by api_leader_elect_stop when leading. */
     void (*on_stopped_leading)(void *data);

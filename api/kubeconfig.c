@@ -281,3 +281,69 @@ int api_kubeconfig_load(const char *explicit_path, const char *context, api_kube
     free(text);
     return rc;
 }
+
+/* ------------------------------------------------------------ TLS set-up */
+
+static int b64_value(int c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Standard base64 (whitespace ignored, padding optional) into a malloc'd,
+ * NUL-terminated buffer; NULL on a bad character. */
+static char *b64_decode(const char *s)
+{
+    size_t n = strlen(s);
+    char *out = malloc(n / 4 * 3 + 4);
+    if (!out) return NULL;
+    size_t o = 0;
+    unsigned acc = 0;
+    int bits = 0;
+    for (const char *p = s; *p && *p != '='; p++) {
+        if (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') continue;
+        int v = b64_value((unsigned char)*p);
+        if (v < 0) {
+            free(out);
+            return NULL;
+        }
+        acc = (acc << 6) | (unsigned)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = 0;
+    return out;
+}
+
+int api_kubeconfig_use_tls(const api_kubeconfig_t *kc, char *err, size_t errlen)
+{
+    if (!kc->server || strncmp(kc->server, "https://", 8) != 0) return 0;
+    struct http_tls_client tls = {.insecure_skip_verify = kc->insecure_skip_tls_verify};
+    char *ca = NULL;
+    if (kc->ca_data) {
+        ca = b64_decode(kc->ca_data);
+        if (!ca) {
+            snprintf(err, errlen, "kubeconfig %s: certificate-authority-data is not base64",
+                     kc->path ? kc->path : "");
+            return -1;
+        }
+        tls.ca_pem = ca;
+    } else if (kc->ca_file) {
+        tls.ca_pem = kc->ca_file;
+    }
+    int rv = http_client_set_default_tls(&tls);
+    free(ca);
+    if (rv != 0) {
+        snprintf(err, errlen, "kubeconfig %s: the certificate authority cannot be read",
+                 kc->path ? kc->path : "");
+        return -1;
+    }
+    return 0;
+}

@@ -42,13 +42,13 @@ struct api_leader_elector {
     api_leader_config_t cfg;
 
     bool leader, stopping, busy, release_pending;
-    bool force_read; /* the next request reads the Lease first */
-    int refs; /* the timer, and the request in flight */
+    bool force_read;     /* the next request reads the Lease first */
+    int refs;            /* the timer, and the request in flight */
     uint64_t next_at;    /* when the next request is due (ms, monotonic) */
     uint64_t renewed_at; /* send time of the last successful write as leader */
     uint64_t sent_at;    /* send time of the request in flight */
 
-    cJSON *observed;     /* the Lease as last read or written (NULL: none yet) */
+    cJSON *observed;      /* the Lease as last read or written (NULL: none yet) */
     uint64_t observed_at; /* when its spec last changed, by our clock */
     char *holder;         /* its holderIdentity ("" for none) */
     void (*done)(void *arg);
@@ -310,8 +310,8 @@ static void on_write(api_result_t *res, void *data)
 {
     api_leader_elector_t *le = data;
     if (api_result_ok(res) && cJSON_IsObject(res->obj)) {
-        bool released = !spec_str(res->obj, "holderIdentity") ||
-                        !*spec_str(res->obj, "holderIdentity");
+        bool released =
+            !spec_str(res->obj, "holderIdentity") || !*spec_str(res->obj, "holderIdentity");
         observe(le, res->obj);
         res->obj = NULL;
         /* An answer that took longer than the deadline is too old to lead
@@ -330,8 +330,7 @@ static void on_write(api_result_t *res, void *data)
             le->observed = NULL;
             le->force_read = true;
         } else {
-            log_warn("leaderelect", "%s/%s: writing the lease: %s", le->ns, le->name,
-                     res->message);
+            log_warn("leaderelect", "%s/%s: writing the lease: %s", le->ns, le->name, res->message);
         }
         check_deadline(le);
         le->next_at = now_ms() + le->retry_ms;

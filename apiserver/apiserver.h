@@ -29,6 +29,11 @@ struct apiserver_config {
     const char *service_cidr; /* default 10.43.0.0/16 */
     const char *cluster_cidr; /* default 10.42.0.0/16 */
     const char *advertise_ip; /* this master's address for the kubernetes Endpoints */
+    /* TLS (PEM text). With tls_cert_pem NULL the API is plain HTTP (tests of
+     * lower layers only: kubectl sends no token over http://). */
+    const char *tls_cert_pem, *tls_key_pem;
+    const char *ca_pem;     /* served to anyone at APISERVER_CACERTS_PATH */
+    const char *ca_key_pem; /* served to joining masters (cluster token) */
 };
 
 /* Starts listening. Returns 0, or -1 with a message in err. */
@@ -44,6 +49,11 @@ void apiserver_stop(apiserver_t *a, void (*done)(void *arg), void *arg);
 
 /* The store key holding the cluster's admin token. */
 #define APISERVER_ADMIN_TOKEN_KEY "/picokube/admin-token"
+/* GET: the cluster CA certificate, to anyone (a joiner checks its hash
+ * against the token before trusting it). */
+#define APISERVER_CACERTS_PATH "/cacerts"
+/* GET: the cluster CA key, for a joining master (cluster token only). */
+#define APISERVER_CAKEY_PATH "/picokube/ca-key"
 /* GET: a backup of the store (admin only). */
 #define APISERVER_BACKUP_PATH "/picokube/backup"
 

@@ -18,6 +18,7 @@ struct apiserver {
     http_server_t *http;
     char *admin_token;
     char *cluster_token;
+    char *ca_pem, *ca_key_pem;
     /* REST layer (rest_int.h) */
     char advertise_ip[64]; /* this master's address (kubernetes Endpoints, /api) */
     char service_cidr[32]; /* clusterIPs are allocated from here */

@@ -319,8 +319,9 @@ static cJSON *parse_continue(struct list_ctx *c, const char *tok)
     free(js);
     const cJSON *rv = cJSON_GetObjectItemCaseSensitive(o, "rv");
     const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "start");
+    /* start is relative to the list's prefix, so it cannot leave it; it holds
+     * a '/' in lists across namespaces ("<namespace>/<name>"). */
     if (!cJSON_IsNumber(rv) || !cJSON_IsString(st) || rv->valuedouble < 1 ||
-        strchr(st->valuestring, '/') ||
         strlen(c->prefix) + strlen(st->valuestring) >= sizeof c->after) {
         cJSON_Delete(o);
         return api_status_bad_request("continue key is not valid: the token is malformed; "

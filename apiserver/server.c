@@ -119,6 +119,10 @@ static void handle(http_req_t *req, void *data)
         serve_health(a, req, path);
         return;
     }
+    if (!strcmp(path, APISERVER_CACERTS_PATH) && a->ca_pem) {
+        reply(req, 200, "application/x-pem-file", a->ca_pem);
+        return;
+    }
     if (!strncmp(path, STORE_INTERNAL_PREFIX, strlen(STORE_INTERNAL_PREFIX))) {
         store_serve_internal(a->store, req); /* checks the cluster token itself */
         return;
@@ -130,6 +134,15 @@ static void handle(http_req_t *req, void *data)
     }
     if (!strcmp(path, "/metrics")) {
         serve_metrics(req);
+        return;
+    }
+    if (!strcmp(path, APISERVER_CAKEY_PATH) && a->ca_key_pem) {
+        /* The join token is what lets a new master in; it gets the CA key to
+         * issue its own serving certificate. */
+        if (id == API_ID_NODE || id == API_ID_ADMIN)
+            reply(req, 200, "application/x-pem-file", a->ca_key_pem);
+        else
+            api_reply_status(req, 403, "Forbidden", "forbidden");
         return;
     }
     if (!strcmp(path, APISERVER_BACKUP_PATH)) {
@@ -151,9 +164,13 @@ int apiserver_start(const struct apiserver_config *cfg, apiserver_t **out, char 
              cfg->advertise_ip ? cfg->advertise_ip : "");
     snprintf(a->service_cidr, sizeof(a->service_cidr), "%s",
              cfg->service_cidr ? cfg->service_cidr : "10.43.0.0/16");
+    a->ca_pem = cfg->ca_pem ? strdup(cfg->ca_pem) : NULL;
+    a->ca_key_pem = cfg->ca_key_pem ? strdup(cfg->ca_key_pem) : NULL;
     struct http_server_config hc = {
         .host = cfg->bind_host ? cfg->bind_host : "0.0.0.0",
         .port = cfg->port,
+        .tls_cert_pem = cfg->tls_cert_pem,
+        .tls_key_pem = cfg->tls_key_pem,
     };
     int rv = http_server_start(cfg->loop, &hc, handle, a, &a->http);
     if (rv != 0) {
@@ -196,6 +213,8 @@ static void stopped(void *arg)
     struct stop_ctx *c = arg;
     free(c->a->admin_token);
     free(c->a->cluster_token);
+    free(c->a->ca_pem);
+    free(c->a->ca_key_pem);
     free(c->a);
     if (c->done) c->done(c->arg);
     free(c);

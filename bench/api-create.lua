@@ -4,7 +4,7 @@
 -- against etcd 3.4's bare put (put-etcd.lua) by bench/api-bench. Each ConfigMap has a distinct
 -- name and one data value of 512 bytes, the same bytes put-etcd.lua writes; keys, values,
 -- non-2xx counting and the result line are shared with it through wrk-common.lua.
---   wrk -t2 -c64 -d15s --timeout 10s -s bench/api-create.lua http://127.0.0.1:18441 -- PREFIX TOKEN
+--   wrk -t2 -c64 -d15s --timeout 10s -s bench/api-create.lua https://127.0.0.1:18441 -- PREFIX TOKEN
 -- PREFIX must be a lowercase DNS label prefix (names are PREFIX-tTHREAD-COUNTER).
 local dir = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
 local common = dofile(dir .. "/wrk-common.lua")

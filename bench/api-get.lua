@@ -2,7 +2,7 @@
 -- GET of one ConfigMap, no resourceVersion, so the server must answer with the latest state),
 -- for the GET rate of bench/api-bench. The request is formatted once per thread; every answer
 -- other than 2xx and every socket error is counted and fails the run (wrk-common.lua).
---   wrk -t2 -c64 -d15s --timeout 10s -s bench/api-get.lua http://127.0.0.1:18441 -- PATH TOKEN
+--   wrk -t2 -c64 -d15s --timeout 10s -s bench/api-get.lua https://127.0.0.1:18441 -- PATH TOKEN
 local dir = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
 local common = dofile(dir .. "/wrk-common.lua")
 

@@ -10,8 +10,8 @@ each interval. One thread, one keep-alive connection per node. Any answer other 
 connection error, or a renewal more than one interval late stops the run and exits 1.
 
 Usage:
-  api-heartbeat.py --url http://127.0.0.1:PORT --token T [--nodes 5] [--interval 1]
-                   [--duration 70] [--prefix bench-node]
+  api-heartbeat.py --url https://127.0.0.1:PORT --token T [--cacert CA] [--nodes 5]
+                   [--interval 1] [--duration 70] [--prefix bench-node]
 Prints, when DURATION seconds have passed:
   HB_RESULT nodes=N renewals=R seconds=S late=L
 where late counts renewals sent more than a quarter interval after their slot.
@@ -23,7 +23,8 @@ import http.client
 import json
 import sys
 import time
-import urllib.parse
+
+import benchconn
 
 PATH = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
 
@@ -34,9 +35,9 @@ def micro_time():
 
 
 class Node:
-    def __init__(self, name, host, port, headers):
+    def __init__(self, name, host, port, ctx, headers):
         self.name = name
-        self.conn = http.client.HTTPConnection(host, port, timeout=10)
+        self.conn = benchconn.http_connection(host, port, ctx, 10)
         self.headers = headers
         self.lease = None
 
@@ -74,6 +75,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
+    p.add_argument("--cacert", default="", help="CA file verifying an https:// URL")
     p.add_argument("--nodes", type=int, default=5)
     p.add_argument("--interval", type=float, default=1.0)
     p.add_argument("--duration", type=float, default=70.0)
@@ -83,12 +85,11 @@ def main():
         raise SystemExit("api-heartbeat: --nodes must be 1..100 and --interval 0.05..60")
     if not 0 < args.duration <= 3600:
         raise SystemExit("api-heartbeat: --duration must be 0..3600 seconds")
-    u = urllib.parse.urlsplit(args.url)
-    if u.scheme != "http" or not u.hostname or not u.port:
-        raise SystemExit("api-heartbeat: --url must be http://HOST:PORT, got %r" % args.url)
+    scheme, host, port = benchconn.split_url(args.url, "api-heartbeat")
+    ctx = benchconn.tls_context(scheme, args.cacert)
     headers = {"Authorization": "Bearer " + args.token, "Content-Type": "application/json"}
     nodes = [
-        Node("%s-%d" % (args.prefix, k + 1), u.hostname, u.port, headers)
+        Node("%s-%d" % (args.prefix, k + 1), host, port, ctx, headers)
         for k in range(args.nodes)
     ]
     renewals = late = 0

@@ -13,7 +13,7 @@ container with image, command, ports, env, resources, probes; labels and annotat
 pod with its own name and instance label.
 
 Usage:
-  api-load.py --url http://127.0.0.1:PORT --token T --kind pod|configmap
+  api-load.py --url https://127.0.0.1:PORT --token T [--cacert CA] --kind pod|configmap
               [--count 10000] [--connections 64] [--namespace default] [--prefix load]
               [--timeout 600]
 Prints one line:
@@ -27,7 +27,8 @@ import json
 import sys
 import threading
 import time
-import urllib.parse
+
+import benchconn
 
 COLLECTION = {
     "pod": "/api/v1/namespaces/%s/pods",
@@ -110,10 +111,8 @@ BODY = {"pod": pod_body, "configmap": configmap_body}
 class Loader:
     def __init__(self, args):
         self.args = args
-        u = urllib.parse.urlsplit(args.url)
-        if u.scheme != "http" or not u.hostname or not u.port:
-            raise SystemExit("api-load: --url must be http://HOST:PORT, got %r" % args.url)
-        self.host, self.port = u.hostname, u.port
+        scheme, self.host, self.port = benchconn.split_url(args.url, "api-load")
+        self.ctx = benchconn.tls_context(scheme, args.cacert)
         self.path = COLLECTION[args.kind] % args.namespace
         self.headers = {
             "Authorization": "Bearer " + args.token,
@@ -132,7 +131,7 @@ class Loader:
         self.stop.set()
 
     def run(self, first, step, deadline):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        conn = benchconn.http_connection(self.host, self.port, self.ctx, 30)
         done = nbytes = 0
         try:
             for i in range(first, self.args.count, step):
@@ -167,6 +166,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
+    p.add_argument("--cacert", default="", help="CA file verifying an https:// URL")
     p.add_argument("--kind", choices=sorted(COLLECTION), required=True)
     p.add_argument("--count", type=int, default=10000)
     p.add_argument("--connections", type=int, default=64)

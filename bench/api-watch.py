@@ -22,8 +22,8 @@ received twice by one watcher, or any event some watcher has not received DRAIN 
 the last write was acknowledged.
 
 Usage:
-  api-watch.py --watch-urls http://127.0.0.1:P1,http://127.0.0.1:P2 --write-url URL --token T
-               [--watchers 1000] [--rate 100] [--duration 20] [--value-bytes 64]
+  api-watch.py --watch-urls https://127.0.0.1:P1,https://127.0.0.1:P2 --write-url URL --token T
+               [--cacert CA] [--watchers 1000] [--rate 100] [--duration 20] [--value-bytes 64]
                [--writers 32] [--drain 10] [--namespace apibench-watch]
 Prints one line:
   WATCH_RESULT watchers=W writes=N deliveries=D seconds=S write_rate=R ack_p50_ms= ack_p99_ms=
@@ -33,35 +33,38 @@ where late_sends counts writes sent more than 10 ms after their slot (no free wr
 connection, or this loop was busy); when the server is slower than RATE the stream falls
 behind and write_rate shows the rate held (the writes must all be sent within 3 * DURATION
 + 10 s); cpu_pct is this process's CPU time over the write
-window (near 100: the receiver itself was the bottleneck and the latencies are pessimistic).
+window (near 100: the receiver itself was the bottleneck and the latencies are pessimistic;
+with https:// URLs it includes this side's TLS decryption of every event).
 """
 
 import argparse
-import http.client
 import json
 import resource
 import selectors
-import socket
+import ssl
 import sys
 import time
-import urllib.parse
 from array import array
+
+import benchconn
 
 
 class Fail(Exception):
     pass
 
 
+CAFILE = ""  # --cacert: verifies https:// URLs when set
+
+
 def split_url(url):
-    u = urllib.parse.urlsplit(url)
-    if u.scheme != "http" or not u.hostname or not u.port:
-        raise SystemExit("api-watch: URLs must be http://HOST:PORT, got %r" % url)
-    return u.hostname, u.port
+    """(host, port, SSL context or None) of an http:// or https:// URL."""
+    scheme, host, port = benchconn.split_url(url, "api-watch")
+    return host, port, benchconn.tls_context(scheme, CAFILE)
 
 
 def call(url, token, method, path, obj=None, want=(200,)):
-    host, port = split_url(url)
-    conn = http.client.HTTPConnection(host, port, timeout=30)
+    host, port, ctx = split_url(url)
+    conn = benchconn.http_connection(host, port, ctx, 30)
     try:
         headers = {"Authorization": "Bearer " + token}
         body = None
@@ -228,7 +231,7 @@ class Run:
         self.acked = 0
         self.reconnects = 0
         self.value = ("0123456789abcdef" * (args.value_bytes // 16 + 1))[: args.value_bytes]
-        host, port = split_url(args.write_url)
+        host, port, _ = split_url(args.write_url)
         self.req_head = (
             "POST /api/v1/namespaces/%s/configmaps HTTP/1.1\r\nHost: %s:%d\r\n"
             "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
@@ -239,9 +242,8 @@ class Run:
         self.rbuf = memoryview(bytearray(262144))
 
     def connect(self, url):
-        s = socket.create_connection(split_url(url), timeout=10)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return s
+        host, port, ctx = split_url(url)
+        return benchconn.open_socket(host, port, ctx, 10)
 
     def poll(self, timeout):
         ready = self.sel.select(timeout)
@@ -251,18 +253,24 @@ class Run:
         mv = self.rbuf
         for key, _ in ready:
             obj = key.data
-            try:
-                n = obj.sock.recv_into(mv)
-            except BlockingIOError:
-                continue
-            except ConnectionError as e:
-                raise Fail("%s: %r" % (type(obj).__name__, e))
-            if not n:
-                if isinstance(obj, Writer) and obj.seq < 0 and not obj.buf:
-                    self.reconnect(obj)  # an idle keep-alive connection the server timed out
-                    continue
-                raise Fail("%s: connection closed by the server" % type(obj).__name__)
-            obj.feed(mv[:n], t)
+            sock = obj.sock
+            # A TLS socket hands out one record per read and keeps the rest decrypted inside,
+            # where the selector cannot see it: read until nothing is pending.
+            while True:
+                try:
+                    n = sock.recv_into(mv)
+                except (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError):
+                    break
+                except ConnectionError as e:
+                    raise Fail("%s: %r" % (type(obj).__name__, e))
+                if not n:
+                    if isinstance(obj, Writer) and obj.seq < 0 and not obj.buf:
+                        self.reconnect(obj)  # an idle keep-alive connection the server timed out
+                        break
+                    raise Fail("%s: connection closed by the server" % type(obj).__name__)
+                obj.feed(mv[:n], t)
+                if not isinstance(sock, ssl.SSLSocket) or not sock.pending():
+                    break
 
     def reconnect(self, w):
         self.sel.unregister(w.sock)
@@ -286,7 +294,7 @@ class Run:
             s.sendall(
                 (
                     "GET %s HTTP/1.1\r\nHost: %s:%d\r\nAuthorization: Bearer %s\r\n"
-                    "Accept: application/json\r\n\r\n" % ((path,) + split_url(url) + (a.token,))
+                    "Accept: application/json\r\n\r\n" % ((path,) + split_url(url)[:2] + (a.token,))
                 ).encode()
             )
             s.setblocking(False)
@@ -387,9 +395,10 @@ class Run:
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--watch-urls", required=True, help="comma-separated http://HOST:PORT")
+    p.add_argument("--watch-urls", required=True, help="comma-separated http[s]://HOST:PORT")
     p.add_argument("--write-url", required=True)
     p.add_argument("--token", required=True)
+    p.add_argument("--cacert", default="", help="CA file verifying https:// URLs")
     p.add_argument("--watchers", type=int, default=1000)
     p.add_argument("--rate", type=float, default=100.0)
     p.add_argument("--duration", type=float, default=20.0)
@@ -398,6 +407,8 @@ def main():
     p.add_argument("--drain", type=float, default=10.0)
     p.add_argument("--namespace", default="apibench-watch")
     a = p.parse_args()
+    global CAFILE
+    CAFILE = a.cacert
     if not 1 <= a.watchers <= 10000 or not 0 < a.rate <= 5000 or not 0 < a.duration <= 600:
         raise SystemExit("api-watch: --watchers 1..10000, --rate 0..5000, --duration 0..600")
     if not 1 <= a.writers <= 64 or not 0 <= a.value_bytes <= 65536 or not 0 < a.drain <= 120:

@@ -10,11 +10,12 @@ than 2xx, or a connection error, stops the load and exits 1: a memory figure for
 refused some writes would be worthless.
 
 Usage:
-  load-keys.py --system etcd|picokube --url http://127.0.0.1:PORT [--token T]
-               [--count 100000] [--connections 16] [--prefix rss] [--timeout 600]
+  load-keys.py --system etcd|picokube --url http[s]://127.0.0.1:PORT [--token T]
+               [--cacert CA] [--count 100000] [--connections 16] [--prefix rss] [--timeout 600]
 Prints one line:
   LOAD_RESULT keys=N raw_bytes=B seconds=S rate=R
-where raw_bytes counts each key's bytes plus its 512-byte value.
+where raw_bytes counts each key's bytes plus its 512-byte value. picokube's API is
+https:// (verified against --cacert, its <data-dir>/tls/ca.crt, when given); etcd's http://.
 """
 
 import argparse
@@ -26,6 +27,8 @@ import sys
 import threading
 import time
 import urllib.parse
+
+import benchconn
 
 VALUE_BYTES = 512
 
@@ -42,10 +45,8 @@ def value_of(i):
 class Writer:
     def __init__(self, args):
         self.args = args
-        u = urllib.parse.urlsplit(args.url)
-        if u.scheme != "http" or not u.hostname or not u.port:
-            raise SystemExit("load-keys: --url must be http://HOST:PORT, got %r" % args.url)
-        self.host, self.port = u.hostname, u.port
+        scheme, self.host, self.port = benchconn.split_url(args.url, "load-keys")
+        self.ctx = benchconn.tls_context(scheme, args.cacert)
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.failure = None
@@ -77,7 +78,7 @@ class Writer:
         self.stop.set()
 
     def run(self, first, step, deadline):
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        conn = benchconn.http_connection(self.host, self.port, self.ctx, 30)
         n = raw = 0
         try:
             for i in range(first, self.args.count, step):
@@ -111,6 +112,7 @@ def main():
     ap.add_argument("--system", choices=("etcd", "picokube"), required=True)
     ap.add_argument("--url", required=True)
     ap.add_argument("--token", default="")
+    ap.add_argument("--cacert", default="", help="CA file verifying an https:// URL")
     ap.add_argument("--count", type=int, default=100000)
     ap.add_argument("--connections", type=int, default=16)
     ap.add_argument("--prefix", default="rss")

@@ -2,7 +2,7 @@
 -- raftstore through the benchmark endpoint POST /internal/raftstore/kv/<key> (raw value as
 -- body, 201 on success), authenticated with the cluster join token. Shared behaviour (keys,
 -- values, error counting, result line) is in wrk-common.lua, the same as for etcd.
---   wrk -t2 -c64 -d15s --timeout 10s -s bench/put-picokube.lua http://127.0.0.1:17441 \
+--   wrk -t2 -c64 -d15s --timeout 10s -s bench/put-picokube.lua https://127.0.0.1:17441 \
 --       -- PREFIX TOKEN
 local dir = debug.getinfo(1, "S").source:match("^@(.*)/") or "."
 local common = dofile(dir .. "/wrk-common.lua")

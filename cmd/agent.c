@@ -107,6 +107,18 @@ int cmd_agent(int argc, char **argv)
     }
     cfg.port = (int)port;
     signal(SIGPIPE, SIG_IGN);
+    if (cfg.servers && !strncmp(cfg.servers, "https://", 8)) {
+        /* Trust only the CA the token names, before the token is sent. */
+        char *ca = NULL;
+        if (tls_fetch_ca(cfg.servers, cfg.token, &ca, err, sizeof err) != 0 ||
+            http_client_set_default_ca(ca) != 0) {
+            fprintf(stderr, "picokube agent: %s\n", err);
+            free(ca);
+            free(tf);
+            return 1;
+        }
+        free(ca);
+    }
     cfg.loop = uv_default_loop();
     if (agent_start(&cfg, &running, err, sizeof err) != 0) {
         fprintf(stderr, "picokube agent: %s\n", err);

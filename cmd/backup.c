@@ -31,6 +31,11 @@ int cmd_backup(int argc, char **argv)
         fprintf(stderr, "picokube backup: %s\n", err);
         return 1;
     }
+    if (api_kubeconfig_use_tls(&kc, err, sizeof(err)) != 0) {
+        fprintf(stderr, "picokube backup: %s\n", err);
+        api_kubeconfig_free(&kc);
+        return 1;
+    }
     api_conn_t conn = {.urls = kc.server, .token = kc.token, .timeout_ms = 120000};
     api_result_t res;
     api_fetch_path(&conn, "GET", APISERVER_BACKUP_PATH, NULL, NULL, 0, NULL, &res);

@@ -15,7 +15,7 @@
 
 int cmd_member(int argc, char **argv)
 {
-    const char *server = "http://127.0.0.1:6443", *token = NULL,
+    const char *server = "https://127.0.0.1:6443", *token = NULL,
                *data_dir = "/var/lib/picokube";
     const struct flag_spec specs[] = {
         {"server", FLAG_STRING, &server, "URL of a running master"},
@@ -23,7 +23,7 @@ int cmd_member(int argc, char **argv)
         {"data-dir", FLAG_STRING, &data_dir, "data dir to read the token from"},
         {NULL, 0, NULL, NULL},
     };
-    char err[256];
+    char err[512];
     int npos = flags_parse(specs, argc, argv, err, sizeof(err));
     if (npos < 1) {
         fprintf(stderr, "%s%susage: picokube member list|remove ID [--server URL] [--token T]\n",
@@ -44,6 +44,17 @@ int cmd_member(int argc, char **argv)
         t[strcspn(t, "\r\n")] = 0;
         snprintf(tok, sizeof(tok), "%s", t);
         free(t);
+    }
+    /* Trust only the cluster CA the token names. */
+    char *ca = NULL;
+    if (!strncmp(server, "https://", 8)) {
+        if (tls_fetch_ca(server, tok, &ca, err, sizeof(err)) != 0 ||
+            http_client_set_default_ca(ca) != 0) {
+            fprintf(stderr, "picokube member: %s\n", err);
+            free(ca);
+            return 1;
+        }
+        free(ca);
     }
     http_response_t res;
     int rv;

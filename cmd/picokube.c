@@ -24,6 +24,7 @@ static void usage(FILE *out)
                  "  backup   save a snapshot of the store: picokube backup [--kubeconfig F] FILE\n"
                  "  proxy    program iptables for Services (also runs inside server and agent)\n"
                  "  controller  the controller manager alone (it also runs inside server)\n"
+                 "  scheduler   the scheduler alone (it also runs inside server)\n"
                  "  version  print the version\n\n"
                  "Run 'picokube <command> --help' for the flags of a command.\n");
 }
@@ -40,6 +41,7 @@ int main(int argc, char **argv)
     if (!strcmp(c, "backup")) return cmd_backup(argc - 2, argv + 2);
     if (!strcmp(c, "proxy")) return cmd_proxy(argc - 2, argv + 2);
     if (!strcmp(c, "controller")) return cmd_controller(argc - 2, argv + 2);
+    if (!strcmp(c, "scheduler")) return cmd_scheduler(argc - 2, argv + 2);
     if (!strcmp(c, "agent")) return cmd_agent(argc - 2, argv + 2);
     if (!strcmp(c, "images")) return cmd_images(argc - 2, argv + 2);
     if (!strcmp(c, "version") || !strcmp(c, "--version")) {

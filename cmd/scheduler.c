@@ -94,7 +94,7 @@ int cmd_scheduler(int argc, char **argv)
         {"leader-elect-lease-duration", FLAG_STRING, &lease_dur, "default 2s"},
         {"leader-elect-renew-deadline", FLAG_STRING, &renew, "default 1.5s"},
         {"leader-elect-retry-period", FLAG_STRING, &retry, "default 250ms"},
-        {"max-binds-in-flight", FLAG_INT, &binds, "bindings sent at once (default 64)"},
+        {"max-binds-in-flight", FLAG_INT, &binds, "bindings sent at once (default 16)"},
         {"metrics-port", FLAG_INT, &metrics_port,
          "serve /metrics and /healthz on this port (default off)"},
         {"metrics-bind-address", FLAG_STRING, &metrics_bind, "default 127.0.0.1"},
@@ -138,6 +138,12 @@ int cmd_scheduler(int argc, char **argv)
     if (!server) {
         if (api_kubeconfig_load(kubeconfig, context, &kc, err, sizeof err) != 0) {
             fprintf(stderr, "picokube scheduler: %s (or give --server and --token)\n", err);
+            return 1;
+        }
+        /* An https:// server is trusted through the kubeconfig's CA. */
+        if (api_kubeconfig_use_tls(&kc, err, sizeof err) != 0) {
+            fprintf(stderr, "picokube scheduler: %s\n", err);
+            api_kubeconfig_free(&kc);
             return 1;
         }
         server = kc.server;

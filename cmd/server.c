@@ -20,6 +20,7 @@
 #include "apiserver/apiserver.h"
 #include "cmd/cmd.h"
 #include "controller/controller.h"
+#include "scheduler/scheduler.h"
 #include "lib/lib.h"
 #include "raftstore/raftstore.h"
 
@@ -39,8 +40,10 @@ struct server {
     bool stopping;
     int exit_code;
     ctrl_t *ctrl;
+    sched_t *sched;
     struct node_side *node;
     char admin[256];
+    struct cluster_tls tls;
     bool run_agent;
     const char *node_name;
     char adv[64];
@@ -52,6 +55,8 @@ static void start_components(struct server *sv)
 {
     struct ctrl_config cc = {.urls = sv->api_url, .token = sv->admin};
     if (ctrl_start(&cc, &sv->ctrl) != 0) log_error(COMP, "cannot start the controller manager");
+    struct sched_config sc = {.api_urls = sv->api_url, .token = sv->admin};
+    if (sched_start(&sc, &sv->sched) != 0) log_error(COMP, "cannot start the scheduler");
     if (sv->run_agent) {
         char err[600];
         struct node_side_config nc = {.servers = sv->api_url, .token = sv->token,
@@ -66,6 +71,8 @@ static void stop_components(struct server *sv)
 {
     if (sv->ctrl) ctrl_stop(sv->ctrl);
     sv->ctrl = NULL;
+    if (sv->sched) sched_stop(sv->sched);
+    sv->sched = NULL;
     node_side_stop(sv->node);
     sv->node = NULL;
 }
@@ -86,15 +93,18 @@ void cmd_primary_ip(char *buf, size_t len)
 
 static int write_kubeconfig(struct server *sv, const char *admin_token)
 {
-    char path[4096], buf[2048];
+    char path[4096], buf[8192];
     snprintf(path, sizeof(path), "%s/admin.kubeconfig", sv->data_dir);
     if (access(path, F_OK) == 0) return 0;
+    char *ca = pki_base64(sv->tls.ca_pem, strlen(sv->tls.ca_pem));
+    if (!ca) return -ENOMEM;
     int n = snprintf(buf, sizeof(buf),
                      "apiVersion: v1\n"
                      "kind: Config\n"
                      "clusters:\n"
                      "- name: picokube\n"
                      "  cluster:\n"
+                     "    certificate-authority-data: %s\n"
                      "    server: %s\n"
                      "users:\n"
                      "- name: admin\n"
@@ -106,7 +116,9 @@ static int write_kubeconfig(struct server *sv, const char *admin_token)
                      "    cluster: picokube\n"
                      "    user: admin\n"
                      "current-context: picokube\n",
-                     sv->api_url, admin_token);
+                     ca, sv->api_url, admin_token);
+    free(ca);
+    if (n < 0 || (size_t)n >= sizeof(buf)) return -EOVERFLOW;
     return file_write_atomic(path, buf, (size_t)n, 0600);
 }
 
@@ -268,8 +280,6 @@ int cmd_server(int argc, char **argv)
             return 2;
         }
         snprintf(sv.token, sizeof(sv.token), "%s", token);
-    } else {
-        random_hex(sv.token, 32);
     }
     char adv[64];
     if (advertise) {
@@ -283,7 +293,19 @@ int cmd_server(int argc, char **argv)
     char raft_bind[128], raft_adv[128];
     snprintf(raft_bind, sizeof(raft_bind), "%s:%ld", bind ? bind : "0.0.0.0", peer_port);
     snprintf(raft_adv, sizeof(raft_adv), "%s:%ld", adv, peer_port);
-    snprintf(sv.api_url, sizeof(sv.api_url), "http://%s:%ld", adv, api_port);
+    snprintf(sv.api_url, sizeof(sv.api_url), "https://%s:%ld", adv, api_port);
+    /* TLS first: a joining master checks the server's CA against the token
+     * before anything else is sent or written. */
+    if (tls_boot_master(data_dir, resumed ? NULL : server_url, sv.token, adv, &sv.tls, err,
+                        sizeof(err)) != 0) {
+        fprintf(stderr, "picokube server: %s\n", err);
+        return 1;
+    }
+    if (!sv.token[0]) {
+        char secret[33];
+        random_hex(secret, 16);
+        snprintf(sv.token, sizeof(sv.token), "K10%s::server:%s", sv.tls.ca_hash, secret);
+    }
 
     signal(SIGPIPE, SIG_IGN);
     sv.loop = uv_default_loop();
@@ -307,6 +329,10 @@ int cmd_server(int argc, char **argv)
         .port = (int)api_port,
         .cluster_token = sv.token,
         .advertise_ip = adv,
+        .tls_cert_pem = sv.tls.cert_pem,
+        .tls_key_pem = sv.tls.key_pem,
+        .ca_pem = sv.tls.ca_pem,
+        .ca_key_pem = sv.tls.ca_key_pem,
     };
     rv = store_open(&sc, &sv.store, err, sizeof(err));
     if (rv != 0) {

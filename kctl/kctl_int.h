@@ -25,6 +25,7 @@
 /* One invocation: the global flags and what the kubeconfig resolved to. */
 typedef struct kctl {
     const char *kubeconfig, *context, *server, *token, *ns_flag;
+    const char *ca_file; /* --certificate-authority */
     api_kubeconfig_t kc;
     bool kc_loaded;
     api_conn_t conn;

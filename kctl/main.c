@@ -76,6 +76,7 @@ static int take_global(kctl_t *k, int argc, char **argv, int i)
         {"context", 0, offsetof(kctl_t, context)},
         {"server", 's', offsetof(kctl_t, server)},
         {"token", 0, offsetof(kctl_t, token)},
+        {"certificate-authority", 0, offsetof(kctl_t, ca_file)},
     };
     const char *a = argv[i];
     for (size_t j = 0; j < sizeof g / sizeof g[0]; j++) {

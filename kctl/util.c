@@ -166,12 +166,21 @@ int kctl_connect(kctl_t *k)
 {
     char err[512];
     if (!k->kc_loaded) {
-        if (api_kubeconfig_load(k->kubeconfig, k->context, &k->kc, err, sizeof err) == 0)
+        if (api_kubeconfig_load(k->kubeconfig, k->context, &k->kc, err, sizeof err) == 0) {
             k->kc_loaded = true;
+            if (api_kubeconfig_use_tls(&k->kc, err, sizeof err) != 0) {
+                kctl_fail("%s", err);
+                return -1;
+            }
+        }
         else if (!k->server || (k->kubeconfig && *k->kubeconfig) || k->context) {
             kctl_fail("%s", err);
             return -1;
         }
+    }
+    if (k->ca_file && http_client_set_default_ca(k->ca_file) != 0) {
+        kctl_fail("error: cannot read the certificate authority %s", k->ca_file);
+        return -1;
     }
     k->conn.urls = k->server ? k->server : k->kc.server;
     k->conn.token = k->token ? k->token : k->kc_loaded ? k->kc.token : NULL;

@@ -13,8 +13,14 @@
  *
  * Callbacks never run from inside the call that started a request: the first
  * attempt starts from the request's timer, on the next loop turn.
+ *
+ * https:// URLs ride the TLS transport (tls.c) with the client's OpenSSL
+ * context; a connection counts as connected once the server is verified,
+ * so a TLS failure (a server of another CA) fails over like a refusal, and
+ * the connect timeout covers the handshake.
  */
 #include "lib/http_client_int.h"
+#include "lib/tls.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -47,15 +53,17 @@ static int url_parse(const char *s, size_t n, struct client_url *u)
         n--;
     while (n && s[n - 1] == '/')
         n--;
-    if (n >= 8 && !strncasecmp(s, "https://", 8)) {
-        log_error("http", "%.*s: https is not supported yet, use http://", (int)n, s);
+    size_t scheme = 0;
+    if (n > 8 && !strncasecmp(s, "https://", 8)) {
+        scheme = 8;
+        u->tls = true;
+    } else if (n > 7 && !strncasecmp(s, "http://", 7)) {
+        scheme = 7;
+    } else {
+        log_error("http", "%.*s: not an http:// or https:// URL", (int)n, s);
         return -1;
     }
-    if (n < 8 || strncasecmp(s, "http://", 7)) {
-        log_error("http", "%.*s: not an http:// URL", (int)n, s);
-        return -1;
-    }
-    const char *p = s + 7, *end = s + n;
+    const char *p = s + scheme, *end = s + n;
     const char *slash = memchr(p, '/', (size_t)(end - p));
     const char *hp_end = slash ? slash : end;
     const char *host, *host_end, *port_s = NULL;
@@ -76,7 +84,7 @@ static int url_parse(const char *s, size_t n, struct client_url *u)
             host_end = hp_end;
     }
     if (host_end == host) goto bad;
-    u->port = 80;
+    u->port = u->tls ? 443 : 80;
     if (port_s) {
         long port = 0;
         if (port_s == hp_end) goto bad;
@@ -96,7 +104,7 @@ static int url_parse(const char *s, size_t n, struct client_url *u)
         u->literal = true;
     return 0;
 bad:
-    log_error("http", "%.*s: malformed URL (want http://host[:port])", (int)n, s);
+    log_error("http", "%.*s: malformed URL (want http[s]://host[:port])", (int)n, s);
     return -1;
 }
 
@@ -109,10 +117,13 @@ static void client_unref(http_client_t *cl)
         url_free(&cl->urls[i]);
     free(cl->urls);
     free(cl->bearer);
+    free(cl->last_tls_err);
+    pk_tls_ctx_unref(cl->tls);
     free(cl);
 }
 
-http_client_t *http_client_new(uv_loop_t *loop, const char *urls, const char *bearer)
+http_client_t *http_client_new_tls(uv_loop_t *loop, const char *urls, const char *bearer,
+                                   const struct http_tls_client *tls)
 {
     if (!urls) return NULL;
     http_client_t *cl = xcalloc(1, sizeof(*cl));
@@ -141,8 +152,34 @@ http_client_t *http_client_new(uv_loop_t *loop, const char *urls, const char *be
         client_unref(cl);
         return NULL;
     }
+    bool any_tls = false;
+    for (size_t i = 0; i < cl->n_urls; i++)
+        any_tls |= cl->urls[i].tls;
+    if (any_tls) {
+        if (tls) {
+            char err[256];
+            cl->tls = pk_tls_client_ctx(tls, err, sizeof(err));
+            if (!cl->tls) log_error("http", "%s: %s", urls, err);
+        } else {
+            cl->tls = pk_tls_default_client_ctx();
+        }
+        if (!cl->tls) {
+            client_unref(cl);
+            return NULL;
+        }
+    }
     if (bearer && *bearer) cl->bearer = xstrdup(bearer);
     return cl;
+}
+
+http_client_t *http_client_new(uv_loop_t *loop, const char *urls, const char *bearer)
+{
+    return http_client_new_tls(loop, urls, bearer, NULL);
+}
+
+const char *http_client_last_tls_error(http_client_t *c)
+{
+    return c->last_tls_err ? c->last_tls_err : "";
 }
 
 const char *http_client_current_url(http_client_t *c)
@@ -192,7 +229,7 @@ void cconn_release(struct cconn *c)
 {
     http_client_t *cl = c->cl;
     c->req = NULL;
-    if (c->dead || c->closing || cl->freeing || c->t->write_queued > 0) {
+    if (c->dead || c->closing || cl->freeing || pk_tr_queued(c->t) > 0) {
         cconn_close(c);
         return;
     }
@@ -208,6 +245,18 @@ void cconn_release(struct cconn *c)
     if (pk_tr_read_start(c->t) < 0) cconn_close(c);
 }
 
+/* Keeps why a transport failed, for the caller: "protocol error" alone
+ * does not tell a user that the server's certificate is not trusted. */
+static void keep_detail(struct http_stream *r, pk_tr_t *t)
+{
+    const char *why = pk_tr_error_text(t);
+    if (!*why) return;
+    free(r->detail);
+    r->detail = xstrdup(why);
+    free(r->cl->last_tls_err);
+    r->cl->last_tls_err = xstrdup(why);
+}
+
 static void cconn_on_connect(pk_tr_t *t, int status)
 {
     struct cconn *c = t->data;
@@ -217,6 +266,7 @@ static void cconn_on_connect(pk_tr_t *t, int status)
         return;
     }
     if (status < 0) {
+        keep_detail(r, t);
         attempt_failed(r, status);
         return;
     }
@@ -236,6 +286,9 @@ static void cconn_on_read(pk_tr_t *t, const char *data, ssize_t n)
         return;
     }
     if (n < 0) {
+        /* TLS 1.3: a server refusing our certificate says so after the
+         * handshake, as the first thing we read. */
+        if (n != UV_EOF) keep_detail(r, t);
         if (!r->got_bytes)
             attempt_failed(r, n == UV_EOF ? UV_ECONNRESET : (int)n);
         else
@@ -277,7 +330,9 @@ static void connect_to(struct http_stream *r, const struct sockaddr *addr)
     struct cconn *c = xcalloc(1, sizeof(*c));
     c->cl = cl;
     c->url = r->url;
-    int rc = pk_tr_tcp_connect(cl->loop, addr, &cconn_cbs, c, &c->t);
+    const struct client_url *u = &cl->urls[r->url];
+    int rc = u->tls ? pk_tr_tls_connect(cl->loop, addr, cl->tls, u->host, &cconn_cbs, c, &c->t)
+                    : pk_tr_tcp_connect(cl->loop, addr, &cconn_cbs, c, &c->t);
     if (rc < 0) {
         free(c);
         attempt_failed(r, rc);
@@ -387,6 +442,8 @@ static void start_attempt(struct http_stream *r)
     }
     r->force_new = false;
     r->reused = false;
+    free(r->detail); /* the detail reported is the last attempt's */
+    r->detail = NULL;
     const struct client_url *u = &cl->urls[r->url];
     r->connect_deadline = uv_now(cl->loop) + CLIENT_CONNECT_TIMEOUT_MS;
     arm_timer(r);
@@ -482,6 +539,7 @@ void creq_unref(struct http_stream *r)
     free(r->content_type);
     free(r->extra_headers);
     free(r->body);
+    free(r->detail);
     sbuf_free(&r->field);
     sbuf_free(&r->ctype);
     sbuf_free(&r->in);

@@ -22,7 +22,8 @@
 #define CLIENT_DEFAULT_TIMEOUT_MS 60000u
 /* How long one URL may take to accept a connection before the next is tried. */
 #define CLIENT_CONNECT_TIMEOUT_MS 5000u
-#define CLIENT_MAX_IDLE_PER_URL 4
+/* Kept warm per URL: each new TLS connection costs a handshake. */
+#define CLIENT_MAX_IDLE_PER_URL 64
 #define CLIENT_MAX_BODY (512u * 1024 * 1024)
 #define CLIENT_MAX_LINE (64u * 1024 * 1024)
 
@@ -32,6 +33,7 @@ struct client_url {
     char *hostport; /* the Host header */
     char *prefix;   /* "" or "/prefix", put before every path */
     int port;
+    bool tls;     /* https:// */
     bool literal; /* host is an IP address: addr is ready */
     struct sockaddr_storage addr;
 };
@@ -55,6 +57,8 @@ struct http_client {
     size_t n_urls;
     size_t current; /* the URL that last answered */
     char *bearer;
+    struct pk_tls_ctx *tls; /* for https:// URLs; NULL when there is none */
+    char *last_tls_err;     /* see http_client_last_tls_error; NULL: none */
     struct cconn *conns;
     struct http_stream *reqs;
     int refs; /* the caller's, plus one per request and connection */
@@ -90,6 +94,7 @@ struct http_stream {
     bool complete;   /* the response was parsed whole */
     bool keep_alive; /* ...and allows another request */
     int err;         /* why parsing was stopped (UV_ENOBUFS ...) */
+    char *detail;    /* why the last attempt's TLS handshake failed, or NULL */
     int refs;
     struct cconn *conn;
     uv_timer_t timer;

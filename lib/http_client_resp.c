@@ -214,6 +214,7 @@ void creq_deliver(struct http_stream *r, int err)
         .body = !err && r->in.p ? r->in.p : "",
         .len = err ? 0 : r->in.len,
         .url = r->cl->urls[r->url].base,
+        .detail = err && r->detail ? r->detail : "",
     };
     r->cb(&res, r->data);
 }

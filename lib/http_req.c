@@ -186,6 +186,21 @@ const char *http_req_peer(http_req_t *req)
     return req->conn->peer;
 }
 
+bool http_req_tls(http_req_t *req)
+{
+    return req->conn->tls;
+}
+
+const char *http_req_peer_cn(http_req_t *req)
+{
+    return req->conn->peer_cn;
+}
+
+const char *http_req_peer_orgs(http_req_t *req)
+{
+    return req->conn->peer_cn ? req->conn->peer_orgs : NULL;
+}
+
 void http_req_on_close(http_req_t *req, void (*cb)(http_req_t *req, void *arg), void *arg)
 {
     req->on_close = cb;
@@ -382,9 +397,9 @@ int http_stream_write(http_req_t *req, const char *data, size_t len)
 {
     if (!req->streaming || req->gone || !writable(req)) return -1;
     if (len == 0 || req->head) return 0;
-    if (req->conn->t->write_queued > SRV_MAX_STREAM_QUEUED) {
+    if (pk_tr_queued(req->conn->t) > SRV_MAX_STREAM_QUEUED) {
         log_warn("http", "%s: client reads too slowly (%zu bytes queued), dropping it",
-                 req->conn->peer, req->conn->t->write_queued);
+                 req->conn->peer, pk_tr_queued(req->conn->t));
         req->gone = true;
         srv_conn_drop(req->conn);
         return -1;

@@ -15,6 +15,7 @@
  * uv_idle_t, so user callbacks never nest inside user calls.
  */
 #include "lib/http_server_int.h"
+#include "lib/tls.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,8 @@ static void conn_maybe_free(struct srv_conn *c)
     srv_req_free(c->parsing);
     srv_req_free(c->ready);
     sbuf_free(&c->in);
+    free(c->peer_cn);
+    free(c->peer_orgs);
     free(c);
     s->n_conns--;
     server_maybe_done(s);
@@ -432,6 +435,14 @@ static void dispatch(struct srv_conn *c)
     http_req_t *r = c->ready;
     c->ready = NULL;
     c->active = r;
+    if (!c->ident_done && c->t) {
+        /* Known once the handshake is over, which a request implies. */
+        const char *cn, *orgs;
+        c->ident_done = true;
+        c->tls = pk_tr_identity(c->t, &cn, &orgs);
+        if (cn) c->peer_cn = xstrdup(cn);
+        if (orgs) c->peer_orgs = xstrdup(orgs);
+    }
     if (c->peer_eof) r->gone = true;
     c->in_cb++;
     c->srv->fn(r, c->srv->data);
@@ -549,7 +560,8 @@ static void on_connection(uv_stream_t *l, int status)
     }
     struct srv_conn *c = xcalloc(1, sizeof(*c));
     c->srv = s;
-    int rc = pk_tr_tcp_accept(l, &conn_cbs, c, &c->t);
+    int rc = s->tls ? pk_tr_tls_accept(l, s->tls, &conn_cbs, c, &c->t)
+                    : pk_tr_tcp_accept(l, &conn_cbs, c, &c->t);
     if (rc < 0) {
         log_warn("http", "accept failed: %s", uv_strerror(rc));
         free(c);
@@ -586,7 +598,9 @@ static int parse_host(const char *host, int port, struct sockaddr_storage *ss)
 static void on_failed_start_closed(uv_handle_t *h)
 {
     http_server_t *s = h->data;
-    if (--s->failed_closes == 0) free(s);
+    if (--s->failed_closes > 0) return;
+    pk_tls_ctx_unref(s->tls);
+    free(s);
 }
 
 int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg, http_handler_fn fn,
@@ -598,10 +612,21 @@ int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg, htt
         log_error("http", "cannot listen on \"%s\": not an IP address", cfg->host);
         return rc;
     }
+    struct pk_tls_ctx *tls = NULL;
+    if (cfg->tls_cert_pem) {
+        char err[256];
+        tls = pk_tls_server_ctx(cfg, err, sizeof(err));
+        if (!tls) {
+            log_error("http", "cannot serve HTTPS: %s", err);
+            return UV_EINVAL;
+        }
+    }
     http_server_t *s = xcalloc(1, sizeof(*s));
     s->loop = loop;
     s->cfg = *cfg;
     s->cfg.host = NULL;
+    s->cfg.tls_cert_pem = s->cfg.tls_key_pem = s->cfg.tls_client_ca_pem = NULL;
+    s->tls = tls;
     if (!s->cfg.max_body) s->cfg.max_body = DEFAULT_MAX_BODY;
     if (!s->cfg.max_header) s->cfg.max_header = DEFAULT_MAX_HEADER;
     if (!s->cfg.idle_timeout_ms) s->cfg.idle_timeout_ms = DEFAULT_IDLE_MS;
@@ -652,6 +677,7 @@ static void on_kick_closed(uv_handle_t *h)
     http_server_t *s = h->data;
     void (*done)(void *) = s->done;
     void *arg = s->done_arg;
+    pk_tls_ctx_unref(s->tls);
     free(s);
     if (done) done(arg);
 }

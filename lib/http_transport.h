@@ -3,9 +3,9 @@
  * and client.
  *
  * HTTP code reads and writes through pk_tr_t and never touches a uv_tcp_t, so
- * that TLS can later be added as another implementation of pk_tr_ops (wrapping
- * the TCP one) without changing the HTTP state machines. The TCP
- * implementation lives in http_transport.c.
+ * that TLS is just another implementation of pk_tr_ops (wrapping the TCP
+ * one) and the HTTP state machines do not change. The TCP implementation
+ * lives in http_transport.c, the TLS one in tls.c (constructors in tls.h).
  *
  * Lifetime: a transport is freed by itself right after cbs->on_close returns;
  * after pk_tr_close() the owner gets no more on_read/on_connect calls, only
@@ -45,6 +45,14 @@ struct pk_tr_ops {
     void (*close)(pk_tr_t *t);
     /* The peer's address as text ("" when unknown). */
     void (*peer)(pk_tr_t *t, char *buf, size_t len);
+    /* Optional (NULL for TCP). Bytes written and not yet sent, when the
+     * write_queued field cannot tell (TLS: ciphertext below). */
+    size_t (*queued)(pk_tr_t *t);
+    /* Optional. A sentence saying why the transport failed ("" if unknown). */
+    const char *(*error_text)(pk_tr_t *t);
+    /* Optional. The verified peer certificate's CN and O values (NULL when
+     * there is none); true when the transport is TLS. */
+    bool (*identity)(pk_tr_t *t, const char **cn, const char **orgs);
 };
 
 struct pk_tr {
@@ -86,6 +94,20 @@ static inline void pk_tr_close(pk_tr_t *t)
 static inline void pk_tr_peer(pk_tr_t *t, char *buf, size_t len)
 {
     t->ops->peer(t, buf, len);
+}
+static inline size_t pk_tr_queued(pk_tr_t *t)
+{
+    return t->ops->queued ? t->ops->queued(t) : t->write_queued;
+}
+static inline const char *pk_tr_error_text(pk_tr_t *t)
+{
+    return t->ops->error_text ? t->ops->error_text(t) : "";
+}
+/* False (and NULLs) for plain TCP. */
+static inline bool pk_tr_identity(pk_tr_t *t, const char **cn, const char **orgs)
+{
+    *cn = *orgs = NULL;
+    return t->ops->identity ? t->ops->identity(t, cn, orgs) : false;
 }
 
 #endif /* PICOKUBE_LIB_HTTP_TRANSPORT_H */

@@ -9,6 +9,9 @@
  *   - the HTTP/1.1 server (http_server_*, http_req_*) on libuv + llhttp;
  *   - the HTTP/1.1 client (http_client_*) on libuv + llhttp, with keep-alive,
  *     several base URLs and fail-over between them, and line streaming for watches;
+ *   - TLS for both (OpenSSL through memory BIOs on the loop): https:// URLs,
+ *     a server certificate, optional client certificates;
+ *   - the cluster PKI (pki_*): a CA, serving and client certificates, CA hashes;
  *   - small helpers: monotonic/wall clocks, atomic file writes, random bytes.
  *
  * Threading: a server or client belongs to the uv_loop_t it was made on and is
@@ -128,6 +131,21 @@ struct http_server_config {
     size_t max_header;        /* default 64 KiB; larger headers get 431 */
     unsigned idle_timeout_ms; /* keep-alive idle close; default 90 s */
     unsigned read_timeout_ms; /* a request must arrive whole within; default 30 s */
+    /* TLS. tls_cert_pem NULL: plain HTTP. Each is PEM text, or the path of a
+     * PEM file when it does not contain "-----BEGIN". The certificate may be
+     * followed by its intermediates. The server speaks TLS 1.2 and 1.3 only,
+     * picks ALPN "http/1.1", and answers a plain HTTP request on its port
+     * with 400 and a message telling to use https://. A slow handshake is
+     * bounded by read_timeout_ms. */
+    const char *tls_cert_pem;
+    const char *tls_key_pem;
+    /* CA (PEM or path) that client certificates must chain to; NULL: no
+     * client certificate is asked for. A client presenting a certificate
+     * that does not verify is refused during the handshake. */
+    const char *tls_client_ca_pem;
+    /* With tls_client_ca_pem: a client without a certificate is refused too
+     * (raft peers). Without it the certificate is optional (bearer tokens). */
+    bool tls_require_client_cert;
 };
 
 int http_server_start(uv_loop_t *loop, const struct http_server_config *cfg, http_handler_fn fn,
@@ -152,6 +170,13 @@ const char *http_req_header(http_req_t *req, const char *name);
 const char *http_req_body(http_req_t *req, size_t *len);
 /* The peer's IP address as text. */
 const char *http_req_peer(http_req_t *req);
+/* Whether the request came over TLS. */
+bool http_req_tls(http_req_t *req);
+/* The verified client certificate's subject CN, and its O values joined by
+ * "," ("" when it has none); both NULL when no certificate was presented
+ * (or on plain HTTP). Valid until the request is completed. */
+const char *http_req_peer_cn(http_req_t *req);
+const char *http_req_peer_orgs(http_req_t *req);
 
 /* Called at most once if the client goes away (or the server stops) before the
  * request is completed; the handler must still complete the request. */
@@ -185,17 +210,56 @@ typedef struct http_response {
     const char *body;         /* NUL-terminated; valid only during the callback */
     size_t len;
     const char *url; /* the base URL that answered (or failed last) */
+    /* When err != 0 and a TLS handshake failed: why, for the user ("the
+     * server's certificate is not signed by a trusted CA ..."); else "". */
+    const char *detail;
 } http_response_t;
 
 typedef void (*http_response_fn)(const http_response_t *res, void *data);
 
 /* `urls` is one base URL or several separated by commas
- * ("http://10.0.0.1:6443,http://10.0.0.2:6443"). A request that cannot connect,
+ * ("https://10.0.0.1:6443,https://10.0.0.2:6443"); http:// and https://
+ * (default ports 80 and 443) may be mixed. A request that cannot connect,
  * or whose connection fails before any response byte, moves on to the next URL
  * by itself; the URL that last worked is tried first. `bearer` may be NULL.
- * A base URL may carry a path prefix (http://host:8080/prefix). Returns NULL
- * (and logs why) when a URL is malformed or not http://. */
+ * A base URL may carry a path prefix (http://host:8080/prefix). https://
+ * URLs use the process default (http_client_set_default_tls), else the
+ * system's CA store. Returns NULL (and logs why) when a URL is malformed or
+ * not http(s)://, or when https:// is asked for and no CA can be loaded. */
 http_client_t *http_client_new(uv_loop_t *loop, const char *urls, const char *bearer);
+
+/* How a client speaks TLS on https:// URLs. PEM fields are PEM text, or the
+ * path of a PEM file when they do not contain "-----BEGIN". */
+struct http_tls_client {
+    const char *ca_pem;   /* CA certificate(s) to trust; NULL: the system store */
+    const char *cert_pem; /* client certificate (and chain), or NULL */
+    const char *key_pem;  /* its key; required with cert_pem */
+    /* Name the server's certificate must carry (and SNI), instead of each
+     * URL's host (kubeconfig tls-server-name); NULL: the URL's host. Hosts
+     * that are IP addresses are checked against the certificate's IP SANs. */
+    const char *server_name;
+    /* No verification at all. Only to fetch a CA whose SHA-256 is then
+     * checked against a join token (k3s style): never send a secret so. */
+    bool insecure_skip_verify;
+};
+
+/* http_client_new with an explicit TLS setup (NULL: as http_client_new).
+ * The OpenSSL context is built here, once per client: for many clients with
+ * the same setup, set it once with http_client_set_default_tls instead.
+ * Returns NULL (and logs why) when a URL or a PEM is bad. */
+http_client_t *http_client_new_tls(uv_loop_t *loop, const char *urls, const char *bearer,
+                                   const struct http_tls_client *tls);
+/* Sets the process-wide TLS setup of clients made by http_client_new and
+ * http_fetch (NULL: back to the system store, no client certificate).
+ * Thread-safe: may be called from any thread at any time; clients made
+ * afterwards use it, clients made before keep what they had. Returns 0, or
+ * UV_EINVAL (logged) when a PEM is bad: the previous setup then stays. */
+int http_client_set_default_tls(const struct http_tls_client *tls);
+/* The same with only a CA (PEM text or path). */
+int http_client_set_default_ca(const char *ca_pem);
+/* Why the last attempt of this client failed in a TLS handshake ("" if
+ * none did): for streams, whose on_end carries only a code. */
+const char *http_client_last_tls_error(http_client_t *c);
 /* Closes idle connections and frees the client once requests in flight ended
  * (their callbacks run with err UV_ECANCELED, before this call returns).
  * May be called from any of the client's callbacks. */
@@ -248,6 +312,61 @@ int http_fetch(const char *urls, const char *bearer, const char *method, const c
 int http_fetch_ex(const char *urls, const char *bearer, const char *method, const char *path_query,
                   const char *extra_headers, const char *content_type, const char *body, size_t len,
                   unsigned timeout_ms, http_response_t *out);
+/* The same with an explicit TLS setup (NULL: the process default).
+ * out->detail lives in the out->body allocation too. */
+int http_fetch_tls(const char *urls, const char *bearer, const struct http_tls_client *tls,
+                   const char *method, const char *path_query, const char *extra_headers,
+                   const char *content_type, const char *body, size_t len, unsigned timeout_ms,
+                   http_response_t *out);
+
+/* ---------------------------------------------------------------------- PKI */
+
+/* The cluster's certificates, on OpenSSL 3: EC P-256 keys, SHA-256
+ * signatures, PEM text (keys as unencrypted PKCS#8: store them mode 0600).
+ * Functions return 0, -EINVAL for bad input (unparsable PEM, a bad name or
+ * IP address; logged), or -EIO when OpenSSL fails. Thread-safe. */
+
+/* A self-signed CA, CN `cn` (NULL: "picokube-ca"), valid for `days` (0:
+ * 3650) from an hour ago (clocks of small machines drift). Outputs malloc'd. */
+int pki_ca_create(const char *cn, unsigned days, char **cert_pem, char **key_pem);
+
+enum { PKI_SERVER = 1, PKI_CLIENT = 2 };
+
+struct pki_cert_spec {
+    const char *cn;          /* subject CN (a user or node name for clients) */
+    const char *const *orgs; /* subject O values (groups), NULL-terminated; or NULL */
+    const char *const *dns;  /* SAN DNS names, NULL-terminated; or NULL */
+    const char *const *ips;  /* SAN IP addresses (IPv4 or IPv6 text); or NULL */
+    unsigned usage;          /* PKI_SERVER | PKI_CLIENT (extended key usage) */
+    unsigned days;           /* 0: 3650 (nothing renews certificates yet) */
+};
+
+/* A certificate for a new key, signed by the CA (its cert and key, PEM).
+ * Outputs malloc'd. */
+int pki_cert_issue(const char *ca_cert_pem, const char *ca_key_pem,
+                   const struct pki_cert_spec *spec, char **cert_pem, char **key_pem);
+/* SHA-256 of the first certificate's DER, as 64 lowercase hex digits + NUL
+ * (the hash a k3s-style join token K10<hash>::server:<secret> pins). */
+int pki_cert_sha256(const char *cert_pem, char hex[65]);
+/* 0 when the first certificate of cert_pem (with the others as
+ * intermediates) chains to a CA in ca_pem and is valid now; -EACCES with
+ * the reason in err (may be NULL) when not; -EINVAL for bad PEM. */
+int pki_verify(const char *cert_pem, const char *ca_pem, char *err, size_t errlen);
+/* 0 when key_pem is the private key of cert_pem's first certificate. */
+int pki_key_matches(const char *cert_pem, const char *key_pem);
+
+struct pki_cert_info {
+    char cn[256];
+    char orgs[256];  /* O values joined by "," */
+    char sans[1024]; /* "DNS:a,DNS:b,IP:127.0.0.1" */
+    uint64_t not_before_ms, not_after_ms; /* wall clock */
+    bool is_ca;
+};
+/* Decodes the first certificate of a PEM text. */
+int pki_cert_info(const char *cert_pem, struct pki_cert_info *out);
+/* Standard base64 of len bytes (kubeconfig's certificate-authority-data is
+ * base64 of the PEM text), NUL-terminated, malloc'd. */
+char *pki_base64(const void *data, size_t len);
 
 /* ------------------------------------------------------------------ helpers */
 

@@ -93,7 +93,7 @@ struct store_config {
     const char *restore_file;  /* new cluster from a backup file (with join_url NULL) */
     const char *const *volatile_prefixes; /* NULL-terminated; keys living in leader memory */
     unsigned snapshot_threshold;   /* entries between snapshots; default 4096 */
-    unsigned snapshot_trailing;    /* entries kept after a snapshot; default threshold/4 */
+    unsigned snapshot_trailing;    /* entries kept after a snapshot; default = threshold */
     unsigned history_events;       /* watch history: at least this many events (10000) */
     unsigned history_seconds;      /* ... and at least this many seconds (300) */
     unsigned election_timeout_ms;  /* default 1000 */

@@ -613,7 +613,9 @@ int store_open(const struct store_config *cfg, store_t **out, char *err, size_t 
         return rv;
     }
     unsigned threshold = cfg->snapshot_threshold ? cfg->snapshot_threshold : 4096;
-    unsigned trailing = cfg->snapshot_trailing ? cfg->snapshot_trailing : threshold / 4;
+    /* Entries kept after a snapshot: a follower that is a few seconds behind
+     * catches up from the log instead of needing the whole state sent. */
+    unsigned trailing = cfg->snapshot_trailing ? cfg->snapshot_trailing : threshold;
     raft_set_snapshot_threshold(&s->raft, threshold);
     raft_set_snapshot_trailing(&s->raft, trailing);
     raft_set_election_timeout(&s->raft,

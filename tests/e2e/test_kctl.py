@@ -229,7 +229,8 @@ def test_global_flags_anywhere(kctl, tools):
     m = tools[2]
     # no kubeconfig at all: --server and --token are enough
     p = kctl.run("get", "ns", "default", "-o", "name", "--server", m.url, "--token",
-                 admin_token(m), env={"KUBECONFIG": "/nonexistent/kubeconfig"})
+                 admin_token(m), "--certificate-authority", os.path.join(m.dir, "tls", "ca.crt"),
+                 env={"KUBECONFIG": "/nonexistent/kubeconfig"})
     assert p.stdout == "namespace/default\n"
     # --kubeconfig wins over $KUBECONFIG; a wrong token is refused as kubectl says
     p = kctl.run("--kubeconfig", kctl.kubeconfig, "get", "ns", "--token", "wrong", check=False)

@@ -2,6 +2,7 @@
 Debian's python3-kubernetes client, unchanged, against picokube: create, list
 with label and field selectors, watch from a resourceVersion, patch, delete.
 """
+import os
 import threading
 
 import pytest
@@ -16,6 +17,7 @@ def k8s(three):
     m = follower(three)
     cfg = client.Configuration()
     cfg.host = m.url
+    cfg.ssl_ca_cert = os.path.join(m.dir, "tls", "ca.crt")  # the cluster CA, verified
     cfg.api_key = {"authorization": "Bearer " + admin_token(m)}
     api = client.ApiClient(cfg)
     yield client.CoreV1Api(api), client.AppsV1Api(api)

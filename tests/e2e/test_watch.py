@@ -8,6 +8,7 @@ import http.client
 import json
 import queue
 import socket
+import ssl
 import threading
 import time
 import urllib.parse
@@ -24,7 +25,11 @@ class Watch:
 
     def __init__(self, url, path, token, read_timeout=30):
         u = urllib.parse.urlparse(url)
-        self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=read_timeout)
+        if u.scheme == "https":
+            self.conn = http.client.HTTPSConnection(u.hostname, u.port, timeout=read_timeout,
+                                                    context=ssl._create_unverified_context())
+        else:
+            self.conn = http.client.HTTPConnection(u.hostname, u.port, timeout=read_timeout)
         self.conn.request("GET", path, headers={"Authorization": "Bearer " + token})
         self.sock = self.conn.sock
         self.resp = self.conn.getresponse()

@@ -6,6 +6,7 @@ import glob
 import http.client as httpc
 import os
 import signal
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -18,7 +19,8 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root to mount a
 
 
 def writer(member, token):
-    conn = httpc.HTTPConnection("127.0.0.1", member.api_port, timeout=30)
+    conn = httpc.HTTPSConnection("127.0.0.1", member.api_port, timeout=30,
+                                 context=ssl._create_unverified_context())
 
     def put(key):
         conn.request("POST", "/internal/raftstore/kv" + key, body=os.urandom(256).hex().encode(),

@@ -37,14 +37,25 @@ def test_writes_replicate_to_every_member(cluster):
 
 
 def test_wrong_token_is_refused_and_nothing_joins(cluster):
-    m = Member(cluster.root, "intruder")
-    args = [PICOKUBE, "server", "--data-dir", m.dir, "--bind-address", "127.0.0.1",
-            "--https-listen-port", str(m.api_port), "--peer-port", str(m.peer_port),
-            "--disable-agent", "--server", cluster.members[0].url, "--token", "wrong"]
-    p = subprocess.run(args, capture_output=True, timeout=30)
-    assert p.returncode != 0
-    assert b"refused the join token" in p.stderr
-    assert not os.path.exists(os.path.join(m.dir, "store.json"))
+    good_hash = cluster.token.split("::")[0]
+    cases = [
+        # The right CA but the wrong secret: the server refuses it.
+        (good_hash + "::server:wrong", b"refused the join token"),
+        # A token naming another CA: the joiner refuses the server before
+        # sending anything secret.
+        ("K10" + "0" * 64 + "::server:whatever", b"presents a different cluster CA"),
+        ("wrong", b"not a picokube join token"),
+    ]
+    for i, (token, message) in enumerate(cases):
+        m = Member(cluster.root, "intruder%d" % i)
+        args = [PICOKUBE, "server", "--data-dir", m.dir, "--bind-address", "127.0.0.1",
+                "--https-listen-port", str(m.api_port), "--peer-port", str(m.peer_port),
+                "--disable-agent", "--server", cluster.members[0].url, "--token", token]
+        p = subprocess.run(args, capture_output=True, timeout=30)
+        assert p.returncode != 0
+        assert message in p.stderr, p.stderr
+        assert not os.path.exists(os.path.join(m.dir, "store.json"))
+        assert not os.path.exists(os.path.join(m.dir, "tls", "ca.key"))
     st = cluster.members[0].status(cluster.token)
     assert st["voters"] == 3 and len(st["members"]) == 3
 
@@ -143,6 +154,14 @@ def test_idle_cluster_with_volatile_heartbeats_writes_nothing(cluster):
     key = "/registry/leases/kube-node-lease/node-1"
     assert http("POST", leader.url + "/internal/raftstore/kv" + key, body=b"{}",
                 token=cluster.token)[0] == 201
+    # Idle: the masters' own start-up writes (namespaces, the kubernetes
+    # Endpoints listing every master) are done once the revision stays put.
+    seen = []
+
+    def settled():
+        seen.append(leader.status(cluster.token)["applied"])
+        return len(seen) >= 4 and len(set(seen[-4:])) == 1
+    wait_for(settled, 40, "an idle cluster")
     time.sleep(1)
     before = {m.name: (write_bytes(m.proc.pid), dir_state(m.dir)) for m in cluster.members}
     # Heartbeats: 5 nodes renewing every second for 5 seconds, through every member.
