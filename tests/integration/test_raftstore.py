@@ -2,6 +2,7 @@
 Integration tests of the raftstore with three real members on loopback
 (`picokube server` processes), driven through the store's internal endpoint.
 """
+import json
 import os
 import random
 import signal
@@ -152,29 +153,37 @@ def dir_state(path):
 def test_idle_cluster_with_volatile_heartbeats_writes_nothing(cluster):
     leader = cluster.leader()
     key = "/registry/leases/kube-node-lease/node-1"
-    assert http("POST", leader.url + "/internal/raftstore/kv" + key, body=b"{}",
+    def lease(r):
+        # A real Lease: the masters' controllers watch these.
+        return json.dumps({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+                           "metadata": {"name": "node-1", "namespace": "kube-node-lease"},
+                           "spec": {"holderIdentity": "node-1", "leaseDurationSeconds": 4,
+                                    "renewTime": "2026-11-24T08:00:%02d.000000Z" % r}},
+                          separators=(",", ":")).encode()
+    assert http("POST", leader.url + "/internal/raftstore/kv" + key, body=lease(0),
                 token=cluster.token)[0] == 201
     # Idle: the masters' own start-up writes (namespaces, the kubernetes
-    # Endpoints listing every master) are done once the revision stays put.
+    # Endpoints listing every master, the controllers' first pass) are done
+    # once the log stays put for 5 s.
     seen = []
 
     def settled():
         seen.append(leader.status(cluster.token)["applied"])
-        return len(seen) >= 4 and len(set(seen[-4:])) == 1
-    wait_for(settled, 40, "an idle cluster")
+        return len(seen) >= 50 and len(set(seen[-50:])) == 1
+    wait_for(settled, 60, "an idle cluster")
     time.sleep(1)
     before = {m.name: (write_bytes(m.proc.pid), dir_state(m.dir)) for m in cluster.members}
     # Heartbeats: 5 nodes renewing every second for 5 seconds, through every member.
     for r in range(5):
         for n in range(5):
             m = cluster.members[(r + n) % 3]
-            code = http("PUT", m.url + "/internal/raftstore/kv" + key, body=b'{"r":%d}' % r,
+            code = http("PUT", m.url + "/internal/raftstore/kv" + key, body=lease(r + 1),
                         token=cluster.token)[0]
             assert code == 200
         time.sleep(1)
     code, body, _ = http("GET", cluster.members[1].url + "/internal/raftstore/kv" + key,
                          token=cluster.token)
-    assert code == 200 and body == b'{"r":4}'
+    assert code == 200 and body == lease(5)
     for m in cluster.members:
         wb, files = before[m.name]
         assert dir_state(m.dir) == files, m.name
