@@ -126,9 +126,10 @@ static struct group *groups_of(const cJSON *svc, const cJSON *const *pods, size_
         g[j].m[g[j].n].ready = publish || (cx_pod_ready(pods[i]) && !cx_pod_deleting(pods[i]));
         g[j].n++;
     }
+    /* qsort wants a non-NULL array even for zero elements. */
     for (size_t j = 0; j < *ng; j++)
-        qsort(g[j].m, g[j].n, sizeof(*g[j].m), cmp_member);
-    qsort(g, *ng, sizeof(*g), cmp_group);
+        if (g[j].n) qsort(g[j].m, g[j].n, sizeof(*g[j].m), cmp_member);
+    if (*ng) qsort(g, *ng, sizeof(*g), cmp_group);
     return g;
 }
 
