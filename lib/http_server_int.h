@@ -55,8 +55,8 @@ struct srv_conn {
     bool reading;
     char peer[64];
     bool tls;
-    bool ident_done;  /* peer_cn/peer_orgs read from the transport */
-    char *peer_cn;    /* verified client certificate, or NULL */
+    bool ident_done; /* peer_cn/peer_orgs read from the transport */
+    char *peer_cn;   /* verified client certificate, or NULL */
     char *peer_orgs;
     struct srv_conn *prev, *next; /* srv->conns */
     struct srv_conn *kick_next;
@@ -94,7 +94,7 @@ struct http_req {
 struct http_server {
     uv_loop_t *loop;
     uv_tcp_t listener;
-    uv_idle_t kick; /* runs deferred work: pipelined input, on_close calls */
+    uv_idle_t kick;                /* runs deferred work: pipelined input, on_close calls */
     struct http_server_config cfg; /* without host and TLS strings: the caller's */
     struct pk_tls_ctx *tls;        /* NULL: plain HTTP */
     http_handler_fn fn;

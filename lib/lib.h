@@ -357,8 +357,8 @@ int pki_key_matches(const char *cert_pem, const char *key_pem);
 
 struct pki_cert_info {
     char cn[256];
-    char orgs[256];  /* O values joined by "," */
-    char sans[1024]; /* "DNS:a,DNS:b,IP:127.0.0.1" */
+    char orgs[256];                       /* O values joined by "," */
+    char sans[1024];                      /* "DNS:a,DNS:b,IP:127.0.0.1" */
     uint64_t not_before_ms, not_after_ms; /* wall clock */
     bool is_ca;
 };

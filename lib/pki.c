@@ -137,8 +137,8 @@ static X509 *new_cert(EVP_PKEY *k, const char *cn, const char *const *orgs, unsi
         if (X509_NAME_add_entry_by_txt(nm, "O", MBSTRING_UTF8, (const unsigned char *)orgs[i], -1,
                                        -1, 0) != 1)
             goto fail;
-    if (X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1,
-                                   0) != 1)
+    if (X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0) !=
+        1)
         goto fail;
     return x;
 fail:
@@ -226,8 +226,7 @@ int pki_ca_create(const char *cn, unsigned days, char **cert_pem, char **key_pem
     if (x && X509_set_issuer_name(x, X509_get_subject_name(x)) == 1 &&
         add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") == 0 &&
         add_ext(x, x, NID_key_usage, "critical,digitalSignature,keyCertSign,cRLSign") == 0 &&
-        add_ext(x, x, NID_subject_key_identifier, "hash") == 0 &&
-        X509_sign(x, k, EVP_sha256()) > 0)
+        add_ext(x, x, NID_subject_key_identifier, "hash") == 0 && X509_sign(x, k, EVP_sha256()) > 0)
         rc = write_pems(x, k, cert_pem, key_pem);
     else
         log_ossl("creating the CA");
@@ -387,8 +386,7 @@ int pki_cert_info(const char *cert_pem, struct pki_cert_info *out)
     X509 *x = read_cert(cert_pem);
     if (!x) return -EINVAL;
     name_field(X509_get_subject_name(x), NID_commonName, out->cn, sizeof(out->cn), false);
-    name_field(X509_get_subject_name(x), NID_organizationName, out->orgs, sizeof(out->orgs),
-               true);
+    name_field(X509_get_subject_name(x), NID_organizationName, out->orgs, sizeof(out->orgs), true);
     out->not_before_ms = asn1_ms(X509_get0_notBefore(x));
     out->not_after_ms = asn1_ms(X509_get0_notAfter(x));
     out->is_ca = X509_check_ca(x) > 0;

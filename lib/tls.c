@@ -24,6 +24,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <stdatomic.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 #include <stdlib.h>
@@ -43,11 +44,11 @@ struct tls_tr {
     pk_tr_t *inner;
     struct pk_tls_ctx *ctx;
     SSL *ssl;
-    uv_timer_t timer; /* deferred delivery; linger after a refusal */
+    uv_timer_t timer;    /* deferred delivery; linger after a refusal */
     struct sbuf pending; /* plain text written before the handshake ended */
     void (*shutdown_done)(pk_tr_t *t, int status);
-    int handles;   /* inner transport + timer */
-    int err;       /* a failure not yet told to the owner (0: none) */
+    int handles; /* inner transport + timer */
+    int err;     /* a failure not yet told to the owner (0: none) */
     char err_text[512];
     char *peer_cn, *peer_orgs;
     char host[256]; /* client: what the certificate is checked against */
@@ -68,7 +69,8 @@ static _Thread_local char plain_buf[64 * 1024];
 
 static metrics_counter_t *hs_failures(bool server)
 {
-    static metrics_counter_t *c[2];
+    /* Racing first calls get the same counter: the registry dedups. */
+    static _Atomic(metrics_counter_t *) c[2];
     int i = server ? 1 : 0;
     if (!c[i])
         c[i] = metrics_counter("picokube_tls_handshake_failures_total",
@@ -156,17 +158,14 @@ static void fail(struct tls_tr *t, int err)
 
 /* ------------------------------------------------------------ handshake */
 
-static bool is_cert_problem(long vr)
-{
-    return vr != X509_V_OK;
-}
-
-static void describe_failure(struct tls_tr *t)
+/* Fills err_text; true when a certificate was the problem (worth a
+ * warning: a wrong CA, an impostor), false for protocol noise. */
+static bool describe_failure(struct tls_tr *t)
 {
     char why[200];
     pk_tls_err_text(why, sizeof(why));
     long vr = SSL_get_verify_result(t->ssl);
-    if (!t->server && is_cert_problem(vr)) {
+    if (!t->server && vr != X509_V_OK) {
         if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH)
             snprintf(t->err_text, sizeof(t->err_text),
                      "TLS: the server's certificate is not valid for %s (not among its "
@@ -177,20 +176,26 @@ static void describe_failure(struct tls_tr *t)
                      "TLS: the server's certificate is not trusted (%s): is the CA given "
                      "(certificate-authority) the one of this cluster?",
                      X509_verify_cert_error_string(vr));
-    } else if (t->server && is_cert_problem(vr)) {
+        return true;
+    } else if (t->server && vr != X509_V_OK) {
         snprintf(t->err_text, sizeof(t->err_text),
                  "TLS: the client's certificate is not trusted (%s)",
                  X509_verify_cert_error_string(vr));
-    } else if (!t->server && (strstr(why, "wrong version number") ||
-                              strstr(why, "packet length too long") ||
-                              strstr(why, "record layer failure"))) {
+        return true;
+    } else if (t->server && strstr(why, "did not return a certificate")) {
         snprintf(t->err_text, sizeof(t->err_text),
-                 "TLS handshake failed (%s): is the server speaking plain HTTP? Try http://",
-                 why);
+                 "TLS: the client presented no certificate, and one is required");
+        return true;
+    } else if (!t->server &&
+               (strstr(why, "wrong version number") || strstr(why, "packet length too long") ||
+                strstr(why, "record layer failure"))) {
+        snprintf(t->err_text, sizeof(t->err_text),
+                 "TLS handshake failed (%s): is the server speaking plain HTTP? Try http://", why);
     } else {
         snprintf(t->err_text, sizeof(t->err_text), "TLS handshake failed: %s",
                  *why ? why : "connection closed by the peer");
     }
+    return false;
 }
 
 /* Appends the UTF-8 values of one subject attribute, joined by ",". */
@@ -249,19 +254,21 @@ static void handshake(struct tls_tr *t)
     int frc = flush(t);
     if (rc != 1) {
         if (e == SSL_ERROR_WANT_READ && frc == 0 && !t->inner_eof) return;
+        bool cert = false;
         if (e == SSL_ERROR_WANT_READ || frc < 0)
             snprintf(t->err_text, sizeof(t->err_text),
                      "TLS handshake failed: connection closed by the peer");
         else
-            describe_failure(t);
+            cert = describe_failure(t);
         ERR_clear_error();
         metrics_counter_add(hs_failures(t->server), 1);
         char peer[64];
         pk_tr_peer(t->inner, peer, sizeof(peer));
         if (t->server)
-            log_debug("http", "%s: %s", peer, t->err_text);
+            log_msg(cert ? PKLOG_WARN : PKLOG_DEBUG, "http", "%s: %s", peer, t->err_text);
         else
-            log_warn("http", "https://%s (%s): %s", t->host, peer, t->err_text);
+            log_msg(cert ? PKLOG_WARN : PKLOG_DEBUG, "http", "https://%s (%s): %s", t->host, peer,
+                    t->err_text);
         fail(t, UV_EPROTO);
         if (!t->server) t->err_told = true; /* told through on_connect */
         if (!t->server) t->base.cbs->on_connect(&t->base, UV_EPROTO);
@@ -344,8 +351,10 @@ static void process(struct tls_tr *t)
     if (t->in_process || t->base.closing) return;
     t->in_process = true;
     if (!t->hs_done && !t->err) handshake(t);
-    if (t->hs_done) deliver(t);
-    else if (t->err && t->server) tell_error(t);
+    if (t->hs_done)
+        deliver(t);
+    else if (t->err && t->server)
+        tell_error(t);
     t->in_process = false;
 }
 
@@ -441,8 +450,9 @@ static void in_on_read(pk_tr_t *inner, const char *data, ssize_t n)
             return;
         }
         if (n != UV_EOF && !t->hs_done) {
-            snprintf(t->err_text, sizeof(t->err_text), "connection failed during the TLS "
-                                                       "handshake: %s",
+            snprintf(t->err_text, sizeof(t->err_text),
+                     "connection failed during the TLS "
+                     "handshake: %s",
                      uv_strerror((int)n));
             if (!t->server) {
                 t->err_told = true;

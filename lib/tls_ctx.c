@@ -72,8 +72,8 @@ static void bio_done(BIO *b, char *hold)
 }
 
 /* Adds every certificate of a PEM to a store; the number added, or -1. */
-static int load_cas(X509_STORE *st, STACK_OF(X509_NAME) * names, const char *what,
-                    const char *pem, char *err, size_t errlen)
+static int load_cas(X509_STORE *st, STACK_OF(X509_NAME) * names, const char *what, const char *pem,
+                    char *err, size_t errlen)
 {
     char *hold;
     BIO *b = pem_bio(what, pem, &hold, err, errlen);
@@ -155,7 +155,7 @@ static SSL_CTX *base_ctx(const SSL_METHOD *m)
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
     SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
                                  SSL_OP_IGNORE_UNEXPECTED_EOF);
-    //SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (SSL_CTX_set_cipher_list(ctx, TLS12_CIPHERS) != 1) {
         SSL_CTX_free(ctx);
         return NULL;
@@ -188,8 +188,7 @@ static struct pk_tls_ctx *wrap(SSL_CTX *ssl, bool server)
     return c;
 }
 
-struct pk_tls_ctx *pk_tls_server_ctx(const struct http_server_config *cfg, char *err,
-                                     size_t errlen)
+struct pk_tls_ctx *pk_tls_server_ctx(const struct http_server_config *cfg, char *err, size_t errlen)
 {
     SSL_CTX *ctx = base_ctx(TLS_server_method());
     if (!ctx) {
@@ -204,18 +203,16 @@ struct pk_tls_ctx *pk_tls_server_ctx(const struct http_server_config *cfg, char 
     if (load_identity(ctx, cfg->tls_cert_pem, cfg->tls_key_pem, err, errlen) < 0) goto fail;
     if (cfg->tls_client_ca_pem) {
         STACK_OF(X509_NAME) *names = sk_X509_NAME_new_null();
-        if (!names ||
-            load_cas(SSL_CTX_get_cert_store(ctx), names, "client CA", cfg->tls_client_ca_pem, err,
-                     errlen) < 0) {
+        if (!names || load_cas(SSL_CTX_get_cert_store(ctx), names, "client CA",
+                               cfg->tls_client_ca_pem, err, errlen) < 0) {
             sk_X509_NAME_pop_free(names, X509_NAME_free);
             goto fail;
         }
         /* Tells clients which CA to pick a certificate from. */
         SSL_CTX_set_client_CA_list(ctx, names);
         SSL_CTX_set_verify(ctx,
-                           SSL_VERIFY_PEER | (cfg->tls_require_client_cert
-                                                  ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT
-                                                  : 0),
+                           SSL_VERIFY_PEER |
+                               (cfg->tls_require_client_cert ? SSL_VERIFY_FAIL_IF_NO_PEER_CERT : 0),
                            NULL);
     }
     return wrap(ctx, true);

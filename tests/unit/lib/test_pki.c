@@ -212,9 +212,9 @@ static void test_base64(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ca),           cmocka_unit_test(test_serving_cert),
-        cmocka_unit_test(test_client_cert),  cmocka_unit_test(test_other_ca_fails),
-        cmocka_unit_test(test_ca_hash),      cmocka_unit_test(test_bad_input),
+        cmocka_unit_test(test_ca),          cmocka_unit_test(test_serving_cert),
+        cmocka_unit_test(test_client_cert), cmocka_unit_test(test_other_ca_fails),
+        cmocka_unit_test(test_ca_hash),     cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_base64),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -79,8 +79,7 @@ static void handler(http_req_t *req, void *data)
     http_respond(req, 200, "text/plain", out, (size_t)n);
 }
 
-static http_server_t *start(const char *cert, const char *key, const char *client_ca,
-                            bool require)
+static http_server_t *start(const char *cert, const char *key, const char *client_ca, bool require)
 {
     struct http_server_config cfg = {.host = "127.0.0.1",
                                      .tls_cert_pem = cert,
@@ -425,8 +424,8 @@ static void test_many_concurrent(void **state)
     memset(r, 0, sizeof(r));
     /* /delay answers later, so each request needs its own connection. */
     for (int i = 0; i < N; i++)
-        assert_int_equal(http_client_request(c, "GET", "/delay", NULL, NULL, 0, 30000, on_res, &r[i]),
-                         0);
+        assert_int_equal(
+            http_client_request(c, "GET", "/delay", NULL, NULL, 0, 30000, on_res, &r[i]), 0);
     int ok = 0;
     for (int i = 0; i < N; i++) {
         run_until(&r[i].calls);
@@ -467,11 +466,10 @@ static void test_server_never_handshakes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_round_trip_keep_alive), T(test_streams),
-        T(test_large_bodies),          T(test_other_ca_refused),
-        T(test_name_not_in_san),       T(test_default_ca),
-        T(test_plain_http_refused),    T(test_client_certs),
-        T(test_many_concurrent),       T(test_server_never_handshakes),
+        T(test_round_trip_keep_alive),   T(test_streams),         T(test_large_bodies),
+        T(test_other_ca_refused),        T(test_name_not_in_san), T(test_default_ca),
+        T(test_plain_http_refused),      T(test_client_certs),    T(test_many_concurrent),
+        T(test_server_never_handshakes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -154,9 +154,9 @@ static void test_fetch_tls(void **state)
     (void)state;
     struct http_tls_client tls = {.ca_pem = fx.ca};
     http_response_t out;
-    assert_int_equal(http_fetch_tls(base, "t0k", &tls, "POST", "/echo", NULL, "text/plain", "hi",
-                                    2, 5000, &out),
-                     0);
+    assert_int_equal(
+        http_fetch_tls(base, "t0k", &tls, "POST", "/echo", NULL, "text/plain", "hi", 2, 5000, &out),
+        0);
     assert_int_equal(out.status, 200);
     assert_string_equal(out.body, "POST /echo?\nhi");
     assert_string_equal(out.detail, "");
@@ -169,8 +169,8 @@ static void test_fetch_tls(void **state)
     free((char *)out.body);
     /* http_fetch_ex uses the process default: the CA given once. */
     assert_int_equal(http_client_set_default_ca(fx.ca), 0);
-    assert_int_equal(
-        http_fetch_ex(base, "t0k", "GET", "/auth", NULL, NULL, NULL, 0, 5000, &out), 0);
+    assert_int_equal(http_fetch_ex(base, "t0k", "GET", "/auth", NULL, NULL, NULL, 0, 5000, &out),
+                     0);
     assert_string_equal(out.body, "Bearer t0k");
     free((char *)out.body);
     http_client_set_default_tls(NULL);
@@ -182,9 +182,12 @@ static void test_fetch_tls(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        T(test_plain_http_gets_400),      T(test_plain_upload_still_gets_400),
-        T(test_silent_client_closed),     T(test_partial_handshake_closed),
-        T(test_broken_handshake_counted), T(test_stop_during_handshakes),
+        T(test_plain_http_gets_400),
+        T(test_plain_upload_still_gets_400),
+        T(test_silent_client_closed),
+        T(test_partial_handshake_closed),
+        T(test_broken_handshake_counted),
+        T(test_stop_during_handshakes),
         T(test_fetch_tls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

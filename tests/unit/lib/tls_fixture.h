@@ -14,9 +14,9 @@
 
 struct tls_fixture {
     char *ca, *ca_key;
-    char *srv_cert, *srv_key;         /* 127.0.0.1, localhost, kubernetes.default.svc */
+    char *srv_cert, *srv_key;              /* 127.0.0.1, localhost, kubernetes.default.svc */
     char *srv_other_ip, *srv_other_ip_key; /* same CA, only IP 10.9.9.9 and DNS "elsewhere" */
-    char *cli_cert, *cli_key;         /* CN system:node:pi1, O system:nodes */
+    char *cli_cert, *cli_key;              /* CN system:node:pi1, O system:nodes */
     char *evil_ca, *evil_ca_key;
     char *evil_srv_cert, *evil_srv_key;
     char *evil_cli_cert, *evil_cli_key;
@@ -48,10 +48,20 @@ static __attribute__((unused)) int tls_fixture_make(struct tls_fixture *f)
 
 static __attribute__((unused)) void tls_fixture_free(struct tls_fixture *f)
 {
-    char **all[] = {&f->ca,           &f->ca_key,        &f->srv_cert,      &f->srv_key,
-                    &f->srv_other_ip, &f->srv_other_ip_key, &f->cli_cert,   &f->cli_key,
-                    &f->evil_ca,      &f->evil_ca_key,   &f->evil_srv_cert, &f->evil_srv_key,
-                    &f->evil_cli_cert, &f->evil_cli_key};
+    char **all[] = {&f->ca,
+                    &f->ca_key,
+                    &f->srv_cert,
+                    &f->srv_key,
+                    &f->srv_other_ip,
+                    &f->srv_other_ip_key,
+                    &f->cli_cert,
+                    &f->cli_key,
+                    &f->evil_ca,
+                    &f->evil_ca_key,
+                    &f->evil_srv_cert,
+                    &f->evil_srv_key,
+                    &f->evil_cli_cert,
+                    &f->evil_cli_key};
     for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
         free(*all[i]);
         *all[i] = NULL;
